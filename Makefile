@@ -1,0 +1,71 @@
+# Every target installs what it needs first, so each works on a fresh clone; all are idempotent.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAGE ?= dev
+# jsii and the CDK CLI need Node 22 or 24 (Node 20 is past end of life). Use the machine's Node
+# when it is new enough, else a copy installed from the npm registry into .node/ (not system-wide).
+NODE_VERSION := 22.23.3
+NODE_ARCH := $(subst aarch64,arm64,$(subst x86_64,x64,$(shell uname -m)))
+LOCAL_NODE_BIN := $(CURDIR)/.node/node_modules/node-linux-$(NODE_ARCH)/bin
+SYSTEM_NODE_OK := $(shell node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)' 2>/dev/null && echo yes)
+NODE_STAMP := $(if $(SYSTEM_NODE_OK),,.node/.installed)
+export PATH := $(if $(SYSTEM_NODE_OK),,$(LOCAL_NODE_BIN):)$(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+CDK := $(CURDIR)/node_modules/.bin/cdk
+PY_SOURCES := app.py stacks lambdas glue_jobs etl_local bench
+
+.PHONY: help setup test lint format synth deploy diff destroy demo bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed node_modules/.installed $(NODE_STAMP) ## Python venv, pinned npm tools, Node >= 22
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.node/.installed:
+	npm install --prefix .node --no-save --no-audit --no-fund --loglevel=error node-linux-$(NODE_ARCH)@$(NODE_VERSION)
+	@touch $@
+
+test: setup lint synth ## Lint, synth every stage, run every test
+	$(PYTHON) -m pytest
+
+lint: setup ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(PY_SOURCES)
+
+format: setup ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+synth: setup ## Synthesize every stage into cdk.out/ (cdk-nag runs as part of synth)
+	$(CDK) synth --quiet
+
+deploy: setup ## Deploy one stage: make deploy STAGE=prod
+	$(CDK) deploy -c stage=$(STAGE) --require-approval broadening
+
+diff: setup ## Show what a deploy of STAGE would change
+	$(CDK) diff -c stage=$(STAGE)
+
+destroy: setup ## Delete one stage's stack (prod buckets and keys are retained)
+	$(CDK) destroy -c stage=$(STAGE)
+
+demo: setup ## Run the whole pipeline offline on generated sample data
+	$(VENV)/bin/etl-local demo
+
+bench: setup ## Benchmarks; results go to bench/RESULTS.md
+	$(PYTHON) -m bench.run
+
+clean: ## Remove generated files (keeps the venv and node_modules)
+	rm -rf cdk.out .demo .bench .pytest_cache .mypy_cache .ruff_cache

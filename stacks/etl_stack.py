@@ -1,0 +1,68 @@
+"""EtlStack: one stage of the pipeline, composed of one construct per concern."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack, Tags
+from constructs import Construct
+
+from stacks.alerts import PipelineAlerts
+from stacks.config import StageConfig
+from stacks.glue_job import JoinGlueJob
+from stacks.monitoring import PipelineMonitoring
+from stacks.storage import PipelineStorage
+from stacks.trigger import BatchTrigger
+from stacks.workflow import EtlWorkflow
+
+
+class EtlStack(Stack):
+    """S3 upload -> trigger Lambda -> Step Functions (gate, Glue join) -> curated S3, alerts on SNS.
+
+    Construct IDs are part of the logical IDs of stateful resources (buckets, keys, topic):
+    renaming one replaces the resource, and tests/infra pins them.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        Tags.of(self).add("project", "s3-glue-etl-pipeline")
+        Tags.of(self).add("stage", config.stage)
+
+        self.storage = PipelineStorage(self, "Storage", config=config)
+        self.alerts = PipelineAlerts(self, "Alerts", config=config)
+        self.glue_job = JoinGlueJob(
+            self,
+            "GlueJob",
+            config=config,
+            landing_bucket=self.storage.landing_bucket,
+            reference_bucket=self.storage.reference_bucket,
+            curated_bucket=self.storage.curated_bucket,
+            data_key=self.storage.data_key,
+        )
+        self.workflow = EtlWorkflow(
+            self,
+            "Workflow",
+            config=config,
+            landing_bucket=self.storage.landing_bucket,
+            glue_job_name=self.glue_job.job_name,
+            alert_topic=self.alerts.topic,
+        )
+        self.trigger = BatchTrigger(
+            self,
+            "Trigger",
+            config=config,
+            landing_bucket=self.storage.landing_bucket,
+            state_machine=self.workflow.state_machine,
+        )
+        self.monitoring = PipelineMonitoring(
+            self,
+            "Monitoring",
+            config=config,
+            alert_topic=self.alerts.topic,
+            state_machine=self.workflow.state_machine,
+            trigger_function=self.trigger.function,
+            dead_letter_queue=self.trigger.dead_letter_queue,
+            glue_job_name=self.glue_job.job_name,
+        )

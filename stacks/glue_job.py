@@ -1,0 +1,262 @@
+"""The Glue 5.0 PySpark job that joins each batch with the reference data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import ArnFormat, Aws, Names, Stack
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.nag import (
+    KMS_GRANT_ACTION_FINDINGS,
+    S3_GRANT_ACTION_FINDINGS,
+    acknowledge,
+    objects_wildcard_finding,
+)
+
+GLUE_JOBS_DIR = Path(__file__).resolve().parent.parent / "glue_jobs"
+JOB_SCRIPT = GLUE_JOBS_DIR / "join_job" / "job.py"
+GLUE_VERSION = "5.0"
+# Prefixes inside the curated bucket that belong to Glue itself, not to results.
+GLUE_TEMP_PREFIX = "_glue/temp/"
+GLUE_SPARK_UI_PREFIX = "_glue/sparkui/"
+
+
+class JoinGlueJob(Construct):
+    """PySpark job deployed from CDK assets, with its role, security configuration and database.
+
+    The entry script is ``glue_jobs/join_job/job.py``; the ``join_job`` package ships beside it
+    as a zip (``--extra-py-files``). The pipeline config, output and reference roots and the
+    catalog database are default arguments; the workflow passes ``--input_path`` and
+    ``--batch_id`` per run. The job never retries on its own (``MaxRetries`` 0): the workflow
+    retries only what is transient, never a script that failed.
+
+    Props: ``config``, the three data buckets and the data key.
+    Attributes: ``job`` (CfnJob), ``job_name``, ``job_arn``, ``role``, ``database_name``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        landing_bucket: s3.IBucket,
+        reference_bucket: s3.IBucket,
+        curated_bucket: s3.IBucket,
+        data_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        settings = config.glue
+
+        script = s3_assets.Asset(self, "Script", path=str(JOB_SCRIPT))
+        package = s3_assets.Asset(
+            self,
+            "Package",
+            path=str(GLUE_JOBS_DIR),
+            exclude=["**/__pycache__", "**/*.pyc"],
+        )
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
+            description="Glue join job: read landing and reference, write curated",
+        )
+        # Exactly the buckets the job touches: read the batch and the references, read and
+        # write the curated bucket (dynamic partition overwrite deletes the old partition).
+        landing_bucket.grant_read(self.role)
+        reference_bucket.grant_read(self.role)
+        curated_bucket.grant_read_write(self.role)
+        curated_bucket.grant_delete(self.role)
+        script.grant_read(self.role)
+        package.grant_read(self.role)
+        # Job bookmarks and CloudWatch Logs are encrypted with the data key (security config).
+        data_key.grant_encrypt_decrypt(self.role)
+        # CloudWatch Logs encrypts the job's log groups with the data key on Glue's behalf.
+        data_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowGlueLogGroupEncryption",
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                         "kms:Describe*"],
+                # In a key policy "*" means this key.
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="/aws-glue/*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+
+        self.database_name = f"{config.pipeline.dataset}_{config.stage}".replace("-", "_")
+        glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.database_name,
+                description=f"Curated output of the {config.pipeline.dataset} ETL pipeline",
+                location_uri=curated_bucket.s3_url_for_object(config.pipeline.dataset),
+            ),
+        )
+        self._grant_catalog(stack)
+        self._grant_logs_and_metrics(stack)
+
+        security_configuration = glue.CfnSecurityConfiguration(
+            self,
+            "SecurityConfiguration",
+            name=Names.unique_resource_name(self, max_length=128, separator="-"),
+            encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
+                s3_encryptions=[
+                    glue.CfnSecurityConfiguration.S3EncryptionProperty(
+                        s3_encryption_mode="SSE-KMS", kms_key_arn=data_key.key_arn
+                    )
+                ],
+                cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
+                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=data_key.key_arn
+                ),
+                job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=data_key.key_arn
+                ),
+            ),
+        )
+
+        self.job = glue.CfnJob(
+            self,
+            "Job",
+            description=f"Joins each {config.pipeline.dataset} batch with its reference data",
+            role=self.role.role_arn,
+            glue_version=GLUE_VERSION,
+            command=glue.CfnJob.JobCommandProperty(
+                name="glueetl", python_version="3", script_location=script.s3_object_url
+            ),
+            worker_type=settings.worker_type,
+            number_of_workers=settings.number_of_workers,
+            timeout=settings.timeout_minutes,
+            max_retries=0,
+            execution_class=settings.execution_class,
+            execution_property=glue.CfnJob.ExecutionPropertyProperty(
+                max_concurrent_runs=settings.max_concurrent_runs
+            ),
+            security_configuration=security_configuration.ref,
+            default_arguments={
+                "--job-language": "python",
+                "--extra-py-files": package.s3_object_url,
+                "--pipeline_config": config.pipeline.to_json(),
+                "--output_path": curated_bucket.s3_url_for_object(),
+                "--reference_path": reference_bucket.s3_url_for_object(),
+                "--catalog_database": self.database_name,
+                "--TempDir": curated_bucket.s3_url_for_object(GLUE_TEMP_PREFIX),
+                "--enable-continuous-cloudwatch-log": "true",
+                "--enable-continuous-log-filter": "true",
+                "--enable-metrics": "true",
+                "--enable-observability-metrics": "true",
+                "--enable-job-insights": "true",
+                "--enable-glue-datacatalog": "true",
+                "--enable-spark-ui": "true",
+                "--spark-event-logs-path": curated_bucket.s3_url_for_object(GLUE_SPARK_UI_PREFIX),
+                # Each run names its batch explicitly; bookmarks would skip a rerun.
+                "--job-bookmark-option": "job-bookmark-disable",
+            },
+        )
+        self._acknowledge_wildcards(stack, [landing_bucket, reference_bucket, curated_bucket])
+        self.job_name = self.job.ref
+        self.job_arn = stack.format_arn(service="glue", resource="job", resource_name=self.job_name)
+
+
+    def _acknowledge_wildcards(self, stack: Stack, buckets: list[s3.IBucket]) -> None:
+        grants = "CDK grant_read/grant_read_write on the job's own buckets and key"
+        acknowledge(
+            self.role,
+            {
+                **{finding: grants for finding in S3_GRANT_ACTION_FINDINGS},
+                **{finding: grants for finding in KMS_GRANT_ACTION_FINDINGS},
+                **{
+                    objects_wildcard_finding(bucket): "Batches, references and outputs have "
+                    "keys known only at run time; the grant is limited to this one bucket."
+                    for bucket in buckets
+                },
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-"
+                "<AWS::AccountId>-<AWS::Region>/*]": "Read access to the job's script and package "
+                "assets, as granted by Asset.grant_read (CDK bootstrap assets bucket).",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:"
+                f"<AWS::AccountId>:table/{self.database_name}/*]": "The job creates and updates "
+                "its output table and partitions inside its own database only.",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+                "<AWS::AccountId>:log-group:/aws-glue/*]": "Glue names its continuous-logging "
+                "log groups per security configuration and run under /aws-glue/.",
+                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData supports no "
+                "resource-level permissions; a condition limits it to the Glue namespace.",
+            },
+        )
+
+    def _grant_catalog(self, stack: Stack) -> None:
+        """The job upserts its output table and registers each batch's partition."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:CreateTable",
+                    "glue:UpdateTable",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:CreatePartition",
+                    "glue:BatchCreatePartition",
+                    "glue:UpdatePartition",
+                ],
+                resources=[
+                    stack.format_arn(service="glue", resource="catalog"),
+                    stack.format_arn(
+                        service="glue", resource="database", resource_name=self.database_name
+                    ),
+                    stack.format_arn(
+                        service="glue", resource="table", resource_name=f"{self.database_name}/*"
+                    ),
+                ],
+            )
+        )
+
+    def _grant_logs_and_metrics(self, stack: Stack) -> None:
+        """Continuous logging and job metrics, as Glue's managed role would grant them."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:AssociateKmsKey",
+                ],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="/aws-glue/*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                # PutMetricData supports no resource-level permissions; the condition limits it.
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            )
+        )
+
