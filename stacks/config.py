@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from join_job.pipeline_config import PipelineConfig, PipelineConfigError, load_pipeline_config
 
@@ -118,18 +118,14 @@ def parse_stage_config(stage: str, raw: object, pipeline: PipelineConfig) -> Sta
     if not isinstance(raw, Mapping):
         raise StageConfigError(f"{where} must be an object")
     settings = dict(raw)
-    nested = {"glue": GlueSettings, "workflow": WorkflowSettings, "trigger": TriggerSettings}
-    top_fields = {f.name for f in fields(StageConfig)} - {"stage", "pipeline"}
-    _reject_unknown(settings, top_fields, where)
-    parts = {
-        name: _build(cls, settings.pop(name, {}), f"{where}.{name}")  # type: ignore[type-var]
-        for name, cls in nested.items()
-    }
+    _reject_unknown(settings, {f.name for f in fields(StageConfig)} - {"stage", "pipeline"}, where)
     config = StageConfig(
         stage=stage,
         pipeline=pipeline,
-        **{k: v for k, v in settings.items()},
-        **parts,
+        glue=_build(GlueSettings, settings.pop("glue", {}), f"{where}.glue"),
+        workflow=_build(WorkflowSettings, settings.pop("workflow", {}), f"{where}.workflow"),
+        trigger=_build(TriggerSettings, settings.pop("trigger", {}), f"{where}.trigger"),
+        **settings,
     )
     _validate(config, where)
     return config
@@ -159,7 +155,9 @@ def _validate(config: StageConfig, where: str) -> None:
     if not isinstance(config.metrics_namespace, str) or not re.match(
         r"^[A-Za-z0-9_./#:-]{1,255}$", config.metrics_namespace
     ):
-        raise StageConfigError(f"{where}.metrics_namespace: {config.metrics_namespace!r} is invalid")
+        raise StageConfigError(
+            f"{where}.metrics_namespace: {config.metrics_namespace!r} is invalid"
+        )
 
     glue = config.glue
     _one_of(glue.worker_type, GLUE_WORKER_TYPES, f"{where}.glue.worker_type")
@@ -226,5 +224,5 @@ def _one_of(value: object, allowed: tuple[Any, ...], where: str) -> None:
 def _at_least(value: object, minimum: int, where: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise StageConfigError(f"{where}: must be a whole number, got {value!r}")
-    if cast(int, value) < minimum:
+    if value < minimum:
         raise StageConfigError(f"{where}: must be >= {minimum}, got {value}")

@@ -85,8 +85,13 @@ class JoinGlueJob(Construct):
             iam.PolicyStatement(
                 sid="AllowGlueLogGroupEncryption",
                 principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                         "kms:Describe*"],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
                 # In a key policy "*" means this key.
                 resources=["*"],
                 conditions={
@@ -177,7 +182,6 @@ class JoinGlueJob(Construct):
         self.job_name = self.job.ref
         self.job_arn = stack.format_arn(service="glue", resource="job", resource_name=self.job_name)
 
-
     def _acknowledge_wildcards(self, stack: Stack, buckets: list[s3.IBucket]) -> None:
         grants = "CDK grant_read/grant_read_write on the job's own buckets and key"
         acknowledge(
@@ -259,4 +263,3 @@ class JoinGlueJob(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
             )
         )
-

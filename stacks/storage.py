@@ -56,7 +56,7 @@ class PipelineStorage(Construct):
         # The log bucket cannot log to itself; its own access is covered by CloudTrail.
         acknowledge(
             self.access_logs_bucket,
-            {"AwsSolutions-S1": "This is the server access log bucket; logging it to itself loops."},
+            {"AwsSolutions-S1": "This is the server access log bucket; it cannot log to itself."},
         )
 
         self.landing_bucket = self._data_bucket(

@@ -17,8 +17,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config import StageConfig
-from stacks.nag import acknowledge
 from stacks.log_retention import retention_days
+from stacks.nag import acknowledge
 
 TRIGGER_CODE_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "trigger"
 
@@ -136,4 +136,3 @@ class BatchTrigger(Construct):
                 max_event_age=Duration.hours(2),
             )
         )
-

@@ -93,8 +93,8 @@ class PipelineConfig:
     tuning: TuningSpec = field(default_factory=TuningSpec)
 
     def to_json(self) -> str:
-        """Canonical JSON text of this config, as passed to the Glue job."""
-        return json.dumps(to_dict(self), sort_keys=True, separators=(",", ":"))
+        """Compact JSON text of this config (schema column order kept), as passed to Glue."""
+        return json.dumps(to_dict(self), separators=(",", ":"))
 
 
 def to_dict(config: PipelineConfig) -> dict[str, Any]:

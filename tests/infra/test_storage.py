@@ -97,14 +97,14 @@ def test_every_bucket_denies_requests_without_tls(templates: dict[str, dict[str,
     assert covered == set(resources_of_type(template, "AWS::S3::Bucket"))
 
 
-@pytest.mark.parametrize("prefix", (*DATA_BUCKETS, "StorageAccessLogsBucket"))
+@pytest.mark.parametrize("prefix", [*DATA_BUCKETS, "StorageAccessLogsBucket"])
 def test_lifecycle_aborts_incomplete_uploads(dev_template: Template, prefix: str) -> None:
     _, bucket = _bucket(dev_template, prefix)
     rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
     assert any(r.get("AbortIncompleteMultipartUpload") == {"DaysAfterInitiation": 1} for r in rules)
 
 
-@pytest.mark.parametrize("prefix", ("StorageLandingBucket", "StorageCuratedBucket"))
+@pytest.mark.parametrize("prefix", ["StorageLandingBucket", "StorageCuratedBucket"])
 def test_versioned_buckets_expire_noncurrent_versions(dev_template: Template, prefix: str) -> None:
     _, bucket = _bucket(dev_template, prefix)
     rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
