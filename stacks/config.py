@@ -56,6 +56,15 @@ class WorkflowSettings:
     glue_retry_attempts: int = 4
     glue_retry_interval_seconds: int = 30
     notify_on_success: bool = False
+    # Replaces max_wait_minutes when set: local runs and tests gate batches within seconds.
+    max_wait_seconds: int | None = None
+
+    @property
+    def gate_max_wait_seconds(self) -> int:
+        """How long the upload-completion gate waits for a batch to complete, in seconds."""
+        if self.max_wait_seconds is not None:
+            return self.max_wait_seconds
+        return self.max_wait_minutes * 60
 
 
 @dataclass(frozen=True)
@@ -178,13 +187,16 @@ def _validate(config: StageConfig, where: str) -> None:
         _at_least(getattr(flow, name), 1, f"{where}.workflow.{name}")
     _at_least(flow.glue_retry_attempts, 0, f"{where}.workflow.glue_retry_attempts")
     _at_least(flow.glue_retry_interval_seconds, 1, f"{where}.workflow.glue_retry_interval_seconds")
+    if flow.max_wait_seconds is not None:
+        _at_least(flow.max_wait_seconds, 1, f"{where}.workflow.max_wait_seconds")
     if not isinstance(flow.notify_on_success, bool):
         raise StageConfigError(f"{where}.workflow.notify_on_success must be true or false")
-    needed = flow.max_wait_minutes + flow.glue_task_timeout_minutes
+    gate_minutes = -(-flow.gate_max_wait_seconds // 60)  # max_wait_seconds rounds up
+    needed = gate_minutes + flow.glue_task_timeout_minutes
     if flow.execution_timeout_minutes <= needed:
         raise StageConfigError(
             f"{where}.workflow.execution_timeout_minutes: {flow.execution_timeout_minutes} leaves "
-            f"no room for the gate ({flow.max_wait_minutes}) plus the Glue task "
+            f"no room for the gate ({gate_minutes}) plus the Glue task "
             f"({flow.glue_task_timeout_minutes}); make it larger than {needed}"
         )
     if flow.glue_task_timeout_minutes < glue.timeout_minutes:
