@@ -468,13 +468,18 @@ class EtlWorkflow(Construct):
                 glue_job_run_id=sfn.JsonPath.string_at("$.failed_glue.job_run.Id"),
             )
         )
-        run_job.add_catch(read_failed_run, errors=["States.TaskFailed"], result_path="$.failure")
-        # Start errors after the retries, permission errors, the task timeout.
-        run_job.add_catch(
-            self._record_failure("GlueTaskFailed", "RunGlueJob", notify_failure),
-            errors=["States.ALL"],
-            result_path="$.failure",
+        # Anything else (start errors after the retries, permissions, the task timeout) has a
+        # plain-text cause; parsing it would fail in a Pass state, which cannot be caught.
+        is_failed_run = sfn.Condition.and_(
+            sfn.Condition.string_equals("$.failure.Error", "States.TaskFailed"),
+            sfn.Condition.string_matches("$.failure.Cause", "{*"),
         )
+        did_the_run_fail = (
+            sfn.Choice(self, "DidTheGlueRunFail")
+            .when(is_failed_run, read_failed_run, comment="the run ended FAILED/TIMEOUT/ERROR")
+            .otherwise(self._record_failure("GlueTaskFailed", "RunGlueJob", notify_failure))
+        )
+        run_job.add_catch(did_the_run_fail, errors=["States.ALL"], result_path="$.failure")
 
         succeeded = sfn.Succeed(self, "BatchSucceeded")
         if not settings.notify_on_success:

@@ -11,6 +11,7 @@ from tests.workflow.conftest import (
     LANDING_BUCKET,
     NOTIFY,
     QUIET,
+    TEST_STAGES,
     WorkflowFactory,
     after_each_entry,
     folder_batch,
@@ -174,6 +175,25 @@ def test_concurrent_runs_error_is_retried_then_the_batch_succeeds(
     failures = [e["taskFailedEventDetails"] for e in result.events if e["type"] == "TaskFailed"]
     assert [f["error"] for f in failures] == ["Glue.ConcurrentRunsExceededException"]
     assert workflow.inbox.alerts() == []
+
+
+def test_glue_start_refused_beyond_the_retries_is_alerted_without_a_run_id(
+    offline_workflow: WorkflowFactory,
+) -> None:
+    retries = TEST_STAGES[QUIET]["workflow"]["glue_retry_attempts"]
+    workflow = offline_workflow(refuse_first_starts=retries + 1)
+    workflow.upload("incoming/b-full/_SUCCESS", b"")
+
+    result = workflow.run(folder_batch("b-full"), name="b-full")
+
+    assert result.status == "FAILED"
+    assert workflow.glue_runs.refused_starts == retries + 1
+    assert workflow.glue_runs.runs == []
+    (alert,) = workflow.inbox.alerts()
+    message = alert.payload()
+    assert message["failed_state"] == "RunGlueJob"
+    assert message["error"] == "Glue.ConcurrentRunsExceededException"
+    assert message["glue_job_run_id"] == "none"
 
 
 def test_single_file_batch_skips_the_gate(offline_workflow: WorkflowFactory) -> None:
