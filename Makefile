@@ -14,7 +14,7 @@ SYSTEM_NODE_OK := $(shell node -e 'process.exit(Number(process.versions.node.spl
 NODE_STAMP := $(if $(SYSTEM_NODE_OK),,.node/.installed)
 export PATH := $(if $(SYSTEM_NODE_OK),,$(LOCAL_NODE_BIN):)$(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
-PY_SOURCES := app.py stacks lambdas glue_jobs etl_local bench
+PY_SOURCES := app.py stacks lambdas glue_jobs etl_local $(wildcard bench)
 
 .PHONY: help setup test lint format synth deploy diff destroy demo bench clean
 
