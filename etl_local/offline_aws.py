@@ -72,13 +72,7 @@ def definition_from_template(
     machine when the template has several. Raises :class:`TemplateError` naming any
     reference left unresolved.
     """
-    values = {
-        "AWS::Region": region,
-        "AWS::AccountId": account_id,
-        "AWS::Partition": partition,
-        "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
-        **substitutions,
-    }
+    values = _pseudo_parameters(substitutions, region, account_id, partition)
     resource = _state_machine_resource(template, logical_id)
     definition = resource["Properties"].get("DefinitionString")
     if definition is None:
@@ -88,6 +82,32 @@ def definition_from_template(
         raise TemplateError(f"DefinitionString resolved to {type(text).__name__}, not text")
     parsed: StateMachineDefinition = json.loads(text)
     return parsed
+
+
+def resolve_intrinsics(
+    node: Any,
+    substitutions: Mapping[str, str],
+    *,
+    region: str = DEFAULT_REGION,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    partition: str = "aws",
+) -> Any:
+    """Any template value (a Lambda's environment, a Glue job's arguments) with its
+    ``Ref``/``Fn::GetAtt``/``Fn::Join``/``Fn::Sub`` resolved as :func:`definition_from_template`
+    resolves the definition."""
+    return _resolve(node, _pseudo_parameters(substitutions, region, account_id, partition))
+
+
+def _pseudo_parameters(
+    substitutions: Mapping[str, str], region: str, account_id: str, partition: str
+) -> dict[str, str]:
+    return {
+        "AWS::Region": region,
+        "AWS::AccountId": account_id,
+        "AWS::Partition": partition,
+        "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
+        **substitutions,
+    }
 
 
 def substitutions_by_type(
@@ -152,9 +172,20 @@ def _resolve(node: Any, values: Mapping[str, str]) -> Any:
         if key == "Fn::Join":
             separator, parts = argument
             return str(separator).join(str(_resolve(part, values)) for part in parts)
+        if key == "Fn::Sub" and isinstance(argument, str):
+            substituted = _SUB_VARIABLE.sub(
+                lambda match: _lookup(match.group(1), values, "Fn::Sub"), argument
+            )
+            return substituted.replace("${!", "${")
         if key.startswith("Fn::"):
-            raise TemplateError(f"{key} is not supported in a state machine definition")
+            raise TemplateError(
+                f"{key} is not supported offline (only Ref, Fn::GetAtt, Fn::Join, Fn::Sub)"
+            )
     return {key: _resolve(value, values) for key, value in node.items()}
+
+
+# ${Name} or ${Name.Attribute}; CloudFormation writes ${!Literal} as ${Literal}.
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
 def _lookup(reference: str, values: Mapping[str, str], kind: str) -> str:

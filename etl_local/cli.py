@@ -1,0 +1,126 @@
+"""``etl-local``: run the deployed pipeline on one machine, offline.
+
+    etl-local run --config CONFIG --reference-dir DIR --incoming PATH --output DIR [--batch-id ID]
+    etl-local demo [--workdir DIR] [--rows N]
+
+Exit status: 0 when the batch succeeded, 1 when the pipeline failed it (the notification people
+would get is printed on stderr), 2 when an argument is wrong (the message says which and why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from etl_local.inputs import (
+    UserInputError,
+    check_reference_dir,
+    collect_batch,
+    load_config,
+    prepare_output_dir,
+)
+from etl_local.progress import Progress
+from etl_local.results import print_summary
+
+EXIT_OK = 0
+EXIT_PIPELINE_FAILED = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``etl-local`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        from etl_local.demo import run_demo
+
+        return run_demo(workdir=args.workdir, rows=args.rows, progress=Progress())
+    except UserInputError as error:
+        print(f"etl-local: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    check_reference_dir(args.reference_dir, config)
+    batch = collect_batch(args.incoming, args.batch_id)
+    prepare_output_dir(args.output)
+    progress = Progress(quiet=args.quiet)
+
+    from etl_local.session import open_pipeline
+
+    landing_dir = Path(tempfile.mkdtemp(prefix="etl-local-landing-"))
+    try:
+        with open_pipeline(
+            config_path=args.config,
+            config=config,
+            reference_dir=args.reference_dir,
+            output_dir=args.output,
+            landing_dir=landing_dir,
+            progress=progress,
+        ) as pipeline:
+            result = pipeline.run(batch)
+    finally:
+        shutil.rmtree(landing_dir, ignore_errors=True)
+    print_summary([result], progress)
+    if result.succeeded:
+        return EXIT_OK
+    print(f"etl-local: batch {result.batch_id} FAILED\n{result.failure_text()}", file=sys.stderr)
+    return EXIT_PIPELINE_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="etl-local",
+        description="Run the ETL pipeline on this machine: moto for AWS, the synthesized "
+        "workflow, the real trigger handler and the real Glue script on local PySpark.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="run one batch through the pipeline",
+        description="Upload one batch, trigger, run the workflow and the Glue job; results "
+        "land in --output in the layout the job writes on S3.",
+    )
+    run.add_argument("--config", type=Path, required=True, help="pipeline config JSON")
+    run.add_argument(
+        "--reference-dir",
+        type=Path,
+        required=True,
+        help="folder with one sub-folder per reference data set named in the config",
+    )
+    run.add_argument(
+        "--incoming", type=Path, required=True, help="the batch: a file or a folder of files"
+    )
+    run.add_argument("--output", type=Path, required=True, help="stands in for the curated bucket")
+    run.add_argument(
+        "--batch-id",
+        help="batch id (default: the folder's name, or the file's name for a single file)",
+    )
+    run.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    demo = commands.add_parser(
+        "demo",
+        help="generate sample data and run a good, a bad-rows and a failing batch",
+    )
+    demo.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(".demo"),
+        help="where the sample data and outputs go (default: .demo/, replaced on each run)",
+    )
+    demo.add_argument(
+        "--rows", type=int, default=20_000, help="rows per sample batch (default 20000)"
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

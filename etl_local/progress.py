@@ -1,0 +1,45 @@
+"""Console output of the local runner: one timestamped line per step, and the summary table."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+
+class Progress:
+    """Prints ``[  3.1s] upload    message`` lines, seconds counted from construction."""
+
+    def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
+        self._stream = stream if stream is not None else sys.stdout
+        self._quiet = quiet
+        self._start = time.monotonic()
+
+    def step(self, kind: str, message: str) -> None:
+        """One progress line (nothing when quiet)."""
+        if self._quiet:
+            return
+        elapsed = time.monotonic() - self._start
+        print(f"[{elapsed:6.1f}s] {kind:<9} {message}", file=self._stream, flush=True)
+
+    def text(self, message: str = "") -> None:
+        """A plain line (a heading, a table row), nothing when quiet."""
+        if not self._quiet:
+            print(message, file=self._stream, flush=True)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table; numbers (cells starting with a digit) are right-aligned."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(w) if cell[:1].isdigit() else cell.ljust(w)
+            for cell, w in zip(cells, widths, strict=True)
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])

@@ -1,0 +1,79 @@
+"""Opens a local pipeline: synthesize the stack, start Spark once, enter moto.
+
+Spark starts once per process and every Glue run reuses the session (the job script's
+``getOrCreate`` picks it up), so a demo of several batches pays the JVM start-up once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from etl_local.glue_runner import GlueScriptError
+from etl_local.pipeline import LocalPipeline
+from etl_local.progress import Progress
+from etl_local.synth import synthesize_local_stack
+from join_job.pipeline_config import PipelineConfig
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+@contextmanager
+def open_pipeline(
+    *,
+    config_path: Path,
+    config: PipelineConfig,
+    reference_dir: Path,
+    output_dir: Path,
+    landing_dir: Path,
+    progress: Progress,
+) -> Iterator[LocalPipeline]:
+    """The pipeline in moto, ready for :meth:`LocalPipeline.run`."""
+    progress.step("synth", f"synthesizing the local stage with {config_path}")
+    stack = synthesize_local_stack(config_path)
+    progress.step("spark", "starting local PySpark (local[2])")
+    local_spark_session()
+    with LocalPipeline(
+        stack=stack,
+        config=config,
+        reference_dir=reference_dir.resolve(),
+        output_dir=output_dir.resolve(),
+        landing_dir=landing_dir.resolve(),
+        script=run_job_script,
+        progress=progress,
+    ) as pipeline:
+        yield pipeline
+
+
+def local_spark_session() -> SparkSession:
+    """The process's SparkSession, sized for a laptop: 2 cores, no UI, quiet logs."""
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("etl-local")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def run_job_script(argv: list[str]) -> None:
+    """Run the Glue entry script (``glue_jobs/join_job/job.py``) in this process with ``argv``.
+
+    Raises :class:`GlueScriptError` with the script's error message when it fails.
+    """
+    from join_job import job
+
+    try:
+        status = job.main(argv)
+    except SystemExit as exit_:
+        status = exit_.code if isinstance(exit_.code, int) else 1
+    if status:
+        raise GlueScriptError(f"the job script exited with status {status}")
