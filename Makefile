@@ -68,4 +68,4 @@ bench: setup ## Benchmarks; results go to bench/RESULTS.md
 	$(PYTHON) -m bench.run
 
 clean: ## Remove generated files (keeps the venv and node_modules)
-	rm -rf cdk.out .demo .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .demo bench/.data .pytest_cache .mypy_cache .ruff_cache
