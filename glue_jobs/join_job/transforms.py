@@ -1,0 +1,274 @@
+"""Pure DataFrame functions of the join job: no reads, no writes, no Spark configuration.
+
+The job's flow, each step one function here:
+
+1. :func:`parse_batch` turns the batch as read (every column text, plus Spark's corrupt-record
+   column) into typed columns, a ``reject_reason`` for rows that are malformed or do not fit the
+   schema, and the ``raw_record`` that keeps such rows recoverable.
+2. :func:`prepare_reference` renames a reference's columns to ``<name>_<column>`` and casts its keys
+   to the batch's key types; :func:`join_reference` left-joins it, flagging matches.
+3. :func:`mark_join_rejections` quarantines rows an ``inner`` join would have dropped, with the
+   reason, instead of dropping them.
+4. :func:`output_rows` / :func:`quarantine_rows` split the result; :func:`rows_by_reason`
+   aggregates the report's counts in one pass.
+
+Rows are never filtered out before the split, so ``input = output + quarantined`` by construction;
+the job still checks it on what it wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as sf
+from pyspark.sql import types as st
+
+from join_job.errors import JobInputError
+from join_job.pipeline_config import JoinSpec
+
+CORRUPT_RECORD = "_corrupt_record"
+REJECT_REASON = "reject_reason"
+RAW_RECORD = "raw_record"
+MALFORMED_ROW = "malformed_row"
+# Internal columns carry a double underscore prefix; none survives into the output.
+_MATCHED = "__matched_{name}"
+_REFERENCE_KEY = "__key_{name}_{index}"
+
+
+def text_schema(columns: Sequence[str], *, corrupt_record: bool = True) -> st.StructType:
+    """All ``columns`` as strings (plus the corrupt-record column): how CSV and JSON are read.
+
+    Reading text and casting in Spark (rather than letting the reader type the columns) is what
+    tells a malformed row (wrong field count, broken JSON) from a value of the wrong type, and
+    keeps the original text of a rejected value.
+    """
+    fields = [st.StructField(name, st.StringType(), True) for name in columns]
+    if corrupt_record:
+        fields.append(st.StructField(CORRUPT_RECORD, st.StringType(), True))
+    return st.StructType(fields)
+
+
+def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> DataFrame:
+    """Typed batch rows with ``reject_reason`` and ``raw_record`` (see module docstring).
+
+    ``schema`` pairs column names with Spark SQL types; columns of the batch it does not name keep
+    their type. A row is rejected as ``malformed_row`` when the reader could not split it, else as
+    ``schema_mismatch:<column>`` for the first value that does not convert to its type (a value
+    that is present but not a number, date, ...; a missing value is a null, not a mismatch).
+    """
+    types = dict(schema or ())
+    data_columns = [name for name in raw.columns if name != CORRUPT_RECORD]
+    missing = [name for name in types if name not in data_columns]
+    if missing:
+        raise JobInputError(
+            f"the batch has no column {missing[0]!r} named in input.schema "
+            f"(its columns: {', '.join(data_columns)})"
+        )
+    source_types = dict(raw.dtypes)
+    converted = {
+        name: _try_cast(name, types[name])
+        if name in types and source_types[name] != types[name]
+        else sf.col(_quoted(name))
+        for name in data_columns
+    }
+    mismatch = [
+        sf.when(
+            sf.col(_quoted(name)).isNotNull() & value.isNull(), sf.lit(f"schema_mismatch:{name}")
+        )
+        for name, value in converted.items()
+        if name in types and source_types[name] != types[name]
+    ]
+    malformed = (
+        sf.col(CORRUPT_RECORD).isNotNull() if CORRUPT_RECORD in raw.columns else sf.lit(False)
+    )
+    first_mismatch = sf.coalesce(*mismatch, sf.lit(None).cast("string")) if mismatch else None
+    reason = sf.when(malformed, sf.lit(MALFORMED_ROW))
+    raw_record = sf.when(
+        malformed,
+        sf.col(CORRUPT_RECORD) if CORRUPT_RECORD in raw.columns else sf.lit(None),
+    )
+    if first_mismatch is not None:
+        reason = reason.otherwise(first_mismatch)
+        # The row's values as they arrived, so a fixed schema or value can replay it.
+        original = sf.to_json(sf.struct(*[sf.col(_quoted(name)) for name in data_columns]))
+        raw_record = raw_record.when(first_mismatch.isNotNull(), original)
+    return raw.select(
+        *[value.alias(name) for name, value in converted.items()],
+        reason.cast("string").alias(REJECT_REASON),
+        raw_record.cast("string").alias(RAW_RECORD),
+    )
+
+
+@dataclass(frozen=True)
+class PreparedReference:
+    """A reference ready to join: renamed columns, typed keys, a match flag."""
+
+    join: JoinSpec
+    frame: DataFrame
+    added_columns: tuple[str, ...]
+
+
+def prepare_reference(
+    reference: DataFrame, join: JoinSpec, data_columns: Sequence[str], key_types: dict[str, str]
+) -> PreparedReference:
+    """``reference`` with keys renamed for the join and every other column as ``<name>_<col>``.
+
+    ``key_types`` maps the data's key columns to their Spark SQL types; the reference keys are
+    cast to them so a text key in a CSV reference matches a numeric key in the batch. Rows with a
+    null key are dropped (they can never match). Raises :class:`JobInputError` if a key is not in
+    the reference or a renamed column would collide with a column of the data.
+    """
+    for left, right in join.on:
+        if right not in reference.columns:
+            raise JobInputError(
+                f"join {join.name!r}: the reference has no key column {right!r} "
+                f"(its columns: {', '.join(reference.columns)})"
+            )
+        if left not in key_types:
+            raise JobInputError(
+                f"join {join.name!r}: the data has no key column {left!r} "
+                f"(its columns: {', '.join(data_columns)})"
+            )
+    key_columns = {right for _, right in join.on}
+    added = tuple(f"{join.prefix}{name}" for name in reference.columns if name not in key_columns)
+    clashes = sorted(set(added) & set(data_columns))
+    if clashes:
+        raise JobInputError(
+            f"join {join.name!r}: it would add column {clashes[0]!r}, which the data already has"
+        )
+    keys = [
+        sf.col(_quoted(right))
+        .cast(key_types[left])
+        .alias(_REFERENCE_KEY.format(name=join.name, index=index))
+        for index, (left, right) in enumerate(join.on)
+    ]
+    others = [
+        sf.col(_quoted(name)).alias(f"{join.prefix}{name}")
+        for name in reference.columns
+        if name not in key_columns
+    ]
+    frame = reference.select(*keys, *others, sf.lit(True).alias(_MATCHED.format(name=join.name)))
+    frame = frame.where(~_or(key.isNull() for key in _reference_keys(join)))
+    return PreparedReference(join=join, frame=frame, added_columns=added)
+
+
+def duplicate_key_sample(prepared: PreparedReference) -> dict[str, object] | None:
+    """One key that occurs more than once in the reference, with its count; None if unique.
+
+    Runs a Spark job (an aggregation over the reference), so call it once per reference.
+    """
+    keys = _reference_keys(prepared.join)
+    duplicate = (
+        prepared.frame.groupBy(*keys)
+        .agg(sf.count(sf.lit(1)).alias("__rows"))
+        .where(sf.col("__rows") > 1)
+        .limit(1)
+        .collect()
+    )
+    if not duplicate:
+        return None
+    row = duplicate[0]
+    sample: dict[str, object] = {
+        right: row[index] for index, (_, right) in enumerate(prepared.join.on)
+    }
+    sample["rows"] = row["__rows"]
+    return sample
+
+
+def join_reference(data: DataFrame, prepared: PreparedReference, *, broadcast: bool) -> DataFrame:
+    """Left join of ``data`` with the prepared reference; unmatched rows keep null columns.
+
+    Inner joins are also run as left joins: :func:`mark_join_rejections` quarantines the rows an
+    inner join would drop, so no row disappears.
+    """
+    reference = sf.broadcast(prepared.frame) if broadcast else prepared.frame
+    condition = _and(
+        sf.col(_quoted(left)) == sf.col(_REFERENCE_KEY.format(name=prepared.join.name, index=index))
+        for index, (left, _) in enumerate(prepared.join.on)
+    )
+    joined = data.join(reference, on=condition, how="left")
+    return joined.drop(*[key for key in _reference_key_names(prepared.join)])
+
+
+def mark_join_rejections(data: DataFrame, joins: Sequence[JoinSpec]) -> DataFrame:
+    """Set ``reject_reason`` for rows the ``inner`` joins would drop (first reason wins).
+
+    ``null_join_key:<name>`` when a key value is missing, ``unmatched:<name>`` when the key has no
+    row in the reference. Earlier reasons (malformed, schema mismatch) are kept.
+    """
+    reason = sf.col(REJECT_REASON)
+    for join in joins:
+        if join.how != "inner":
+            continue
+        null_key = _or(sf.col(_quoted(left)).isNull() for left, _ in join.on)
+        matched = sf.col(_MATCHED.format(name=join.name)).isNotNull()
+        reason = sf.coalesce(
+            reason,
+            sf.when(null_key, sf.lit(f"null_join_key:{join.name}")).when(
+                ~matched, sf.lit(f"unmatched:{join.name}")
+            ),
+        )
+    return data.withColumn(REJECT_REASON, reason)
+
+
+def output_rows(data: DataFrame, columns: Sequence[str]) -> DataFrame:
+    """The accepted rows, with the output ``columns`` only."""
+    return data.where(sf.col(REJECT_REASON).isNull()).select(*[sf.col(_quoted(c)) for c in columns])
+
+
+def quarantine_rows(data: DataFrame, input_columns: Sequence[str]) -> DataFrame:
+    """The rejected rows as they came in, with ``reject_reason`` and ``raw_record``."""
+    return data.where(sf.col(REJECT_REASON).isNotNull()).select(
+        *[sf.col(_quoted(c)) for c in input_columns], REJECT_REASON, RAW_RECORD
+    )
+
+
+def rows_by_reason(data: DataFrame, joins: Sequence[JoinSpec]) -> DataFrame:
+    """Rows per ``reject_reason`` (null = accepted) and, per join, how many of them matched."""
+    return data.groupBy(REJECT_REASON).agg(
+        sf.count(sf.lit(1)).alias("rows"),
+        *[
+            sf.count(sf.col(_MATCHED.format(name=join.name))).alias(f"matched_{join.name}")
+            for join in joins
+        ],
+    )
+
+
+def drop_internal_columns(data: DataFrame) -> DataFrame:
+    """``data`` without the match flags the joins added."""
+    return data.drop(*[name for name in data.columns if name.startswith("__matched_")])
+
+
+def _try_cast(name: str, type_name: str) -> Column:
+    # try_cast gives null for a value that does not convert, whatever spark.sql.ansi.enabled says.
+    return sf.expr(f"try_cast({_quoted(name)} AS {type_name})")
+
+
+def _quoted(name: str) -> str:
+    return f"`{name}`"
+
+
+def _reference_key_names(join: JoinSpec) -> list[str]:
+    return [_REFERENCE_KEY.format(name=join.name, index=index) for index in range(len(join.on))]
+
+
+def _reference_keys(join: JoinSpec) -> list[Column]:
+    return [sf.col(name) for name in _reference_key_names(join)]
+
+
+def _and(conditions: Iterable[Column]) -> Column:
+    result: Column | None = None
+    for condition in conditions:
+        result = condition if result is None else result & condition
+    assert result is not None, "a join has at least one key"
+    return result
+
+
+def _or(conditions: Iterable[Column]) -> Column:
+    result: Column | None = None
+    for condition in conditions:
+        result = condition if result is None else result | condition
+    assert result is not None, "a join has at least one key"
+    return result
