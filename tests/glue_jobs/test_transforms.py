@@ -1,0 +1,172 @@
+"""The pure DataFrame functions on small in-memory frames."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+from join_job import transforms
+from join_job.errors import JobInputError
+from join_job.pipeline_config import JoinSpec
+
+AIRPORTS = JoinSpec(name="airports", format="csv", on=(("dest", "faa"),), how="inner")
+PLANES = JoinSpec(name="planes", format="csv", on=(("tailnum", "tailnum"),), how="left")
+
+
+def text_frame(
+    spark: SparkSession, columns: list[str], rows: list[tuple[str | None, ...]]
+) -> DataFrame:
+    return spark.createDataFrame(rows, transforms.text_schema(columns, corrupt_record=False))
+
+
+def raw_batch(spark: SparkSession, rows: list[tuple[str | None, ...]]) -> DataFrame:
+    """Rows as the CSV reader gives them: text columns and the corrupt-record column."""
+    return spark.createDataFrame(rows, transforms.text_schema(["id", "dest", "delay"]))
+
+
+def test_parse_batch_types_columns_and_names_the_first_value_that_does_not_fit(
+    spark: SparkSession,
+) -> None:
+    raw = raw_batch(
+        spark,
+        [("1", "JFK", "2.5", None), ("2", "LAX", "soon", None), ("x", "SFO", "oops", None)],
+    )
+    parsed = transforms.parse_batch(raw, (("id", "int"), ("delay", "double")))
+
+    rows = parsed.orderBy("dest").collect()
+    assert dict(parsed.dtypes) == {
+        "id": "int",
+        "dest": "string",
+        "delay": "double",
+        "reject_reason": "string",
+        "raw_record": "string",
+    }
+    assert [row["reject_reason"] for row in rows] == [
+        None,
+        "schema_mismatch:delay",
+        "schema_mismatch:id",
+    ]
+    assert rows[0]["delay"] == 2.5
+    assert rows[1]["raw_record"] == '{"id":"2","dest":"LAX","delay":"soon"}'
+
+
+def test_parse_batch_marks_unsplittable_rows_malformed_and_keeps_the_line(
+    spark: SparkSession,
+) -> None:
+    raw = raw_batch(spark, [("3", "JFK", None, "3,JFK"), ("4", None, None, None)])
+    rows = transforms.parse_batch(raw, (("id", "int"),)).orderBy("id").collect()
+
+    assert rows[0]["reject_reason"] == "malformed_row"
+    assert rows[0]["raw_record"] == "3,JFK"
+    # A missing value is a null, not a schema mismatch.
+    assert rows[1]["reject_reason"] is None
+
+
+def test_parse_batch_rejects_a_schema_naming_a_column_the_batch_lacks(
+    spark: SparkSession,
+) -> None:
+    with pytest.raises(JobInputError, match=r"no column 'arrival' named in input\.schema"):
+        transforms.parse_batch(raw_batch(spark, []), (("arrival", "date"),))
+
+
+def test_prepare_reference_prefixes_columns_and_drops_null_keys(spark: SparkSession) -> None:
+    reference = text_frame(
+        spark, ["faa", "name", "tz"], [("JFK", "Kennedy", "-5"), (None, "Nowhere", "0")]
+    )
+    prepared = transforms.prepare_reference(reference, AIRPORTS, ["dest"], {"dest": "string"})
+
+    assert prepared.added_columns == ("airports_name", "airports_tz")
+    assert prepared.frame.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data_columns", "key_types", "message"),
+    [
+        (["dest"], {"dest": "string"}, "the reference has no key column 'faa'"),
+        (["origin"], {}, "the data has no key column 'dest'"),
+        (["dest", "airports_name"], {"dest": "string"}, "would add column 'airports_name'"),
+    ],
+)
+def test_prepare_reference_fails_on_missing_keys_and_column_clashes(
+    spark: SparkSession, data_columns: list[str], key_types: dict[str, str], message: str
+) -> None:
+    columns = ["code", "name"] if "faa" in message else ["faa", "name"]
+    reference = text_frame(spark, columns, [("JFK", "Kennedy")])
+    with pytest.raises(JobInputError, match=message):
+        transforms.prepare_reference(reference, AIRPORTS, data_columns, key_types)
+
+
+def test_duplicate_key_sample_names_a_repeated_key_and_ignores_null_keys(
+    spark: SparkSession,
+) -> None:
+    unique = text_frame(spark, ["faa", "name"], [("JFK", "a"), (None, "b"), (None, "c")])
+    repeated = text_frame(spark, ["faa", "name"], [("JFK", "a"), ("JFK", "b"), ("LAX", "c")])
+
+    def sample(frame: DataFrame) -> dict[str, object] | None:
+        prepared = transforms.prepare_reference(frame, AIRPORTS, ["dest"], {"dest": "string"})
+        return transforms.duplicate_key_sample(prepared)
+
+    assert sample(unique) is None
+    assert sample(repeated) == {"faa": "JFK", "rows": 2}
+
+
+def test_reference_keys_are_cast_to_the_data_key_type(spark: SparkSession) -> None:
+    data = spark.createDataFrame(
+        [(7, None, None)], "tailnum int, reject_reason string, raw_record string"
+    )
+    reference = text_frame(spark, ["tailnum", "year"], [("7", "1999")])
+    prepared = transforms.prepare_reference(reference, PLANES, ["tailnum"], {"tailnum": "int"})
+
+    joined = transforms.join_reference(data, prepared, broadcast=True)
+    assert joined.collect()[0]["planes_year"] == "1999"
+
+
+def test_inner_join_rejections_name_null_keys_and_unmatched_rows_and_keep_earlier_reasons(
+    spark: SparkSession,
+) -> None:
+    data = spark.createDataFrame(
+        [("JFK", None), ("SFO", None), (None, None), ("JFK", "malformed_row")],
+        "dest string, reject_reason string",
+    ).withColumn("raw_record", transforms.sf.lit(None).cast("string"))
+    reference = text_frame(spark, ["faa", "name"], [("JFK", "Kennedy")])
+    prepared = transforms.prepare_reference(reference, AIRPORTS, ["dest"], {"dest": "string"})
+
+    joined = transforms.join_reference(data, prepared, broadcast=False)
+    classified = transforms.mark_join_rejections(joined, [AIRPORTS])
+
+    reasons = sorted(
+        (row["dest"] or "", row["reject_reason"] or "") for row in classified.collect()
+    )
+    assert reasons == [
+        ("", "null_join_key:airports"),
+        ("JFK", ""),
+        ("JFK", "malformed_row"),
+        ("SFO", "unmatched:airports"),
+    ]
+    counts = {
+        row["reject_reason"]: (row["rows"], row["matched_airports"])
+        for row in transforms.rows_by_reason(classified, [AIRPORTS]).collect()
+    }
+    assert counts[None] == (1, 1)
+    assert counts["malformed_row"] == (1, 1)
+    assert counts["unmatched:airports"] == (1, 0)
+
+
+def test_left_join_rejects_nothing(spark: SparkSession) -> None:
+    data = spark.createDataFrame(
+        [("N1", None, None), ("N9", None, None), (None, None, None)],
+        "tailnum string, reject_reason string, raw_record string",
+    )
+    reference = text_frame(spark, ["tailnum", "year"], [("N1", "1999")])
+    prepared = transforms.prepare_reference(reference, PLANES, ["tailnum"], {"tailnum": "string"})
+
+    classified = transforms.mark_join_rejections(
+        transforms.join_reference(data, prepared, broadcast=True), [PLANES]
+    )
+    output = transforms.output_rows(classified, ["tailnum", "planes_year"]).collect()
+    assert sorted((row["tailnum"] or "", row["planes_year"]) for row in output) == [
+        ("", None),
+        ("N1", "1999"),
+        ("N9", None),
+    ]
+    assert transforms.quarantine_rows(classified, ["tailnum"]).count() == 0
