@@ -6,6 +6,7 @@ Spark starts once per process and every Glue run reuses the session (the job scr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,10 +53,13 @@ def local_spark_session() -> SparkSession:
     """The process's SparkSession, sized for a laptop: 2 cores, no UI, quiet logs."""
     from pyspark.sql import SparkSession
 
+    # Bind to loopback: no network needed, and no warning about the host name resolving to it.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("etl-local")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
