@@ -105,7 +105,7 @@ def run_batch(
     parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
     staging = join_uri(run.output_path, "_staging", config.dataset, f"{run.batch_id}-{run_id}")
     try:
-        input_rows = parsed.count()
+        input_rows = _count_input(parsed, run.input_path)
         if input_rows == 0:
             raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
         joined = parsed
@@ -179,6 +179,27 @@ def _check_input(fs: HadoopFileSystem, input_path: str) -> int:
     if total == 0:
         raise JobInputError(f"the batch at {input_path} is empty: its files hold no bytes")
     return total
+
+
+def _count_input(parsed: DataFrame, input_path: str) -> int:
+    """Rows in the batch (this pass fills the cache); a header mismatch becomes a clear error."""
+    try:
+        return parsed.count()
+    except Exception as error:
+        text = str(error)
+        marker = "CSV header does not conform to the schema."
+        if marker not in text:
+            raise
+        # Spark's message lists the header, the expected columns and the file; keep just those.
+        details = text[text.index(marker) + len(marker) :].splitlines()
+        kept = [line.strip() for line in details if line.strip().startswith(_HEADER_DETAILS)]
+        raise JobInputError(
+            f"the batch at {input_path} mixes CSV headers: a file's header differs from the "
+            f"first file's ({'; '.join(kept[:4])})"
+        ) from None
+
+
+_HEADER_DETAILS = ("Header:", "Schema:", "Expected:", "CSV file:")
 
 
 def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None:

@@ -304,6 +304,7 @@ def test_duplicate_reference_keys_fail_naming_the_reference_and_a_key(
         ("absent_key", r"join 'planes': the data has no key column 'tailnum'"),
         ("absent_schema_column", r"the batch has no column 'dep_delay' named in input.schema"),
         ("reference_key_absent", r"join 'airports': the reference has no key column 'faa'"),
+        ("mixed_headers", r"mixes CSV headers: .*Header: flight_id, tailnum, carrier.*part-2"),
     ],
 )
 def test_bad_input_fails_fast_with_a_message_naming_the_path_or_column(
@@ -327,6 +328,12 @@ def test_bad_input_fails_fast_with_a_message_naming_the_path_or_column(
         flights.batch("b", ["1,AA,JFK,1"], header="flight_id,carrier,dest,dep_delay")
     elif setup == "absent_schema_column":
         flights.batch("b", ["1,AA,N1,JFK"], header="flight_id,carrier,tailnum,dest")
+    elif setup == "mixed_headers":
+        flights.batch("b", GOOD_ROWS)
+        write_lines(
+            flights.incoming / "b" / "part-2.csv",
+            ["flight_id,tailnum,carrier,dest,dep_delay", "9,N1,AA,JFK,1"],
+        )
     elif setup == "reference_key_absent":
         flights.batch("b", GOOD_ROWS)
         write_lines(flights.reference / "airports" / "airports.csv", ["code,name", "JFK,x"])
