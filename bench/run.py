@@ -29,8 +29,9 @@ from bench.cost import Throughput, estimate
 from bench.data import BenchData, prepare
 from bench.measure import Measurement, measure
 from join_job.pipeline_config import load_pipeline_config
-from stacks.app_builder import PROJECT_ROOT
 
+# The benchmark needs no CDK: the project root is this file's grandparent.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = PROJECT_ROOT / "config" / "pipeline.json"
 RESULTS = PROJECT_ROOT / "bench" / "RESULTS.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"

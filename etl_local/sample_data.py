@@ -185,6 +185,11 @@ def _write_planes_parquet(folder: Path, planes: list[tuple[str, int, str, int]])
             planes, "tailnum string, year int, manufacturer string, seats int"
         )
         frame.coalesce(1).write.mode("overwrite").parquet(str(folder))
+        # Keep only the data file, as a reference uploaded by hand would be: other engines
+        # (the DuckDB baseline) do not skip Spark's _SUCCESS and .crc files.
+        for path in folder.iterdir():
+            if path.name.startswith(("_", ".")):
+                path.unlink()
     finally:
         if existing is None:
             spark.stop()
