@@ -16,7 +16,7 @@ export PATH := $(if $(SYSTEM_NODE_OK),,$(LOCAL_NODE_BIN):)$(CURDIR)/node_modules
 CDK := $(CURDIR)/node_modules/.bin/cdk
 PY_SOURCES := app.py stacks lambdas glue_jobs etl_local $(wildcard bench)
 
-.PHONY: help setup test lint format synth deploy diff destroy demo bench clean
+.PHONY: help setup test lint format synth deploy diff destroy demo bench rerun clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -60,6 +60,10 @@ diff: setup ## Show what a deploy of STAGE would change
 
 destroy: setup ## Delete one stage's stack (prod buckets and keys are retained)
 	$(CDK) destroy -c stage=$(STAGE)
+
+rerun: setup ## Reprocess a deployed batch: make rerun STAGE=dev BATCH=2026-11-20 [SINGLE=1]
+	@test -n "$(BATCH)" || { echo "make rerun: set BATCH=<batch id>"; exit 2; }
+	$(PYTHON) -m lambdas.trigger.rerun --stack EtlPipeline-$(STAGE) --batch-id '$(BATCH)' $(if $(SINGLE),--single-object)
 
 demo: setup ## Run the whole pipeline offline on generated sample data
 	$(VENV)/bin/etl-local demo

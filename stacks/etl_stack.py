@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack, Tags
+from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from stacks.alerts import PipelineAlerts
@@ -66,3 +66,29 @@ class EtlStack(Stack):
             dead_letter_queue=self.trigger.dead_letter_queue,
             glue_job_name=self.glue_job.job_name,
         )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        """What operators need after a deploy: where to upload, what to rerun, where alerts go."""
+        outputs = {
+            "LandingBucketName": (
+                self.storage.landing_bucket.bucket_name,
+                "Upload batches under incoming/ in this bucket",
+            ),
+            "ReferenceBucketName": (
+                self.storage.reference_bucket.bucket_name,
+                "Reference data, one folder per join name",
+            ),
+            "CuratedBucketName": (
+                self.storage.curated_bucket.bucket_name,
+                "Results, _quarantine/ and _reports/",
+            ),
+            "StateMachineArn": (
+                self.workflow.state_machine.state_machine_arn,
+                "The batch workflow (reruns: python -m lambdas.trigger.rerun)",
+            ),
+            "GlueJobName": (self.glue_job.job_name, "The join job"),
+            "AlertsTopicArn": (self.alerts.topic.topic_arn, "Every alert of the pipeline"),
+        }
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)

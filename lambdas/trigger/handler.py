@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -255,21 +256,29 @@ def batch_of(obj: UploadedObject, settings: Settings) -> tuple[Batch | None, str
     return Batch(obj.bucket, rest, obj.key, single_object=True), ""
 
 
-def execution_name(batch: Batch) -> str:
+def execution_name(batch: Batch, *, suffix: str = "") -> str:
     """Deterministic, valid execution name of a batch: readable part plus a hash of its identity.
 
     The hash covers bucket and batch prefix exactly, so two batches that sanitise or truncate to
-    the same text still get different names.
+    the same text still get different names. ``suffix`` (valid characters only) is kept whole:
+    reruns use it.
     """
     digest = hashlib.sha256(f"{batch.bucket}/{batch.batch_prefix}".encode()).hexdigest()
-    suffix = digest[:_HASH_CHARS]
     readable = _NAME_UNSAFE.sub("-", batch.batch_id).strip("-_") or "batch"
-    room = EXECUTION_NAME_MAX - len(suffix) - 1
-    return f"{readable[:room]}-{suffix}"
+    room = EXECUTION_NAME_MAX - _HASH_CHARS - 1 - len(suffix)
+    return f"{readable[:room]}-{digest[:_HASH_CHARS]}{suffix}"
 
 
-def workflow_input(batch: Batch, objects: list[UploadedObject], source: str) -> dict[str, Any]:
-    """The state machine's input for ``batch`` (the contract the workflow checks)."""
+def workflow_input(
+    batch: Batch, objects: list[UploadedObject], source: str, request_id: str
+) -> dict[str, Any]:
+    """The state machine's input for ``batch`` (the contract the workflow checks).
+
+    ``trigger`` makes every invocation's input unique. Step Functions treats a start with the
+    same name *and the same input* as a running execution as an idempotent success; with a unique
+    input, a duplicate delivery always gets ``ExecutionAlreadyExists`` and is counted as one.
+    (The SDK's own retries of one call send the same input and stay idempotent.)
+    """
     return {
         "bucket": batch.bucket,
         "batch_id": batch.batch_id,
@@ -278,6 +287,7 @@ def workflow_input(batch: Batch, objects: list[UploadedObject], source: str) -> 
         "single_object": batch.single_object,
         "objects": [obj.describe() for obj in objects],
         "source": source,
+        "trigger": {"request_id": request_id, "received_at": _now_iso()},
     }
 
 
@@ -330,12 +340,17 @@ def sfn_client() -> Any:
     """The Step Functions client: standard retry mode (backoff with jitter on throttling)."""
     return boto3.client(
         "stepfunctions",
-        config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5),
+        config=Config(retries={"mode": "standard", "total_max_attempts": 5}, connect_timeout=5),
     )
 
 
 def start_batch_execution(
-    client: Any, settings: Settings, batch: Batch, objects: list[UploadedObject], source: str
+    client: Any,
+    settings: Settings,
+    batch: Batch,
+    objects: list[UploadedObject],
+    source: str,
+    request_id: str,
 ) -> tuple[str, bool]:
     """Start the batch's execution; (name, True) if started, (name, False) if it already exists."""
     name = execution_name(batch)
@@ -343,7 +358,7 @@ def start_batch_execution(
         client.start_execution(
             stateMachineArn=settings.state_machine_arn,
             name=name,
-            input=json.dumps(workflow_input(batch, objects, source)),
+            input=json.dumps(workflow_input(batch, objects, source, request_id)),
         )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
@@ -388,7 +403,7 @@ def handle_event(event: Any, request_id: str, settings: Settings, client: Any) -
         summary["ignored"] = ignored
 
         for batch, objects in batches.items():
-            _start(client, settings, batch, objects, log, metrics, summary)
+            _start(client, settings, batch, objects, request_id, log, metrics, summary)
     finally:
         metrics.flush()
     if summary["failed"]:
@@ -404,6 +419,7 @@ def _start(
     settings: Settings,
     batch: Batch,
     objects: list[UploadedObject],
+    request_id: str,
     log: Log,
     metrics: Metrics,
     summary: dict[str, Any],
@@ -416,7 +432,7 @@ def _start(
     # A batch's objects in one event share its source; EventBridge and S3 never mix in an event.
     source = objects[0].source
     try:
-        name, started = start_batch_execution(client, settings, batch, objects, source)
+        name, started = start_batch_execution(client, settings, batch, objects, source, request_id)
     except (ClientError, BotoCoreError) as error:
         log("ERROR", f"could not start the execution of batch {batch.batch_id}: {error}", **fields)
         metrics.add("StartFailures")
@@ -430,6 +446,10 @@ def _start(
         log("INFO", f"batch {batch.batch_id} already has its execution: duplicate", **fields)
         metrics.add("DuplicateDeliveries", len(objects))
         summary["duplicates"].append(name)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _mapping(value: Any) -> dict[str, Any]:
