@@ -140,6 +140,9 @@ class LocalPipeline:
 
     def __enter__(self) -> LocalPipeline:
         try:
+            # Lambda and Glue set the region in their environment; so does this stand-in.
+            region = {"AWS_REGION": DEFAULT_REGION, "AWS_DEFAULT_REGION": DEFAULT_REGION}
+            self._exit.enter_context(mock.patch.dict(os.environ, region))
             self._exit.enter_context(executing_aws())
             self._exit.enter_context(glue_job_runs(self.glue))
             self._create_resources()

@@ -460,12 +460,35 @@ class EtlWorkflow(Construct):
             },
             result_path="$.failed_glue",
         )
+        failed_run_id = sfn.JsonPath.string_at("$.failed_glue.job_run.Id")
+        run_state = sfn.JsonPath.format(
+            "Glue job run {}", sfn.JsonPath.string_at("$.failed_glue.job_run.JobRunState")
+        )
+        # The alert leads with the script's own message (e.g. "JobInputError: the batch at ...
+        # is empty"), not the whole JobRun. A run may end without one (TIMEOUT): a Pass state
+        # cannot catch a missing path, so check first.
         read_failed_run.next(
-            self._record_failure(
-                "GlueRunFailed",
-                "RunGlueJob",
-                notify_failure,
-                glue_job_run_id=sfn.JsonPath.string_at("$.failed_glue.job_run.Id"),
+            sfn.Choice(self, "HasGlueErrorMessage")
+            .when(
+                sfn.Condition.is_present("$.failed_glue.job_run.ErrorMessage"),
+                self._record_failure(
+                    "GlueRunFailed",
+                    "RunGlueJob",
+                    notify_failure,
+                    glue_job_run_id=failed_run_id,
+                    error=run_state,
+                    cause=sfn.JsonPath.string_at("$.failed_glue.job_run.ErrorMessage"),
+                ),
+                comment="the run has an ErrorMessage",
+            )
+            .otherwise(
+                self._record_failure(
+                    "GlueRunFailedWithoutMessage",
+                    "RunGlueJob",
+                    notify_failure,
+                    glue_job_run_id=failed_run_id,
+                    error=run_state,
+                )
             )
         )
         # Anything else (start errors after the retries, permissions, the task timeout) has a
@@ -514,8 +537,14 @@ class EtlWorkflow(Construct):
         notify_failure: sfn.IChainable,
         *,
         glue_job_run_id: str = NO_GLUE_JOB_RUN,
+        error: str = "$.failure.Error",
+        cause: str = "$.failure.Cause",
     ) -> sfn.Pass:
-        """A Catch target that names the failed state, then hands over to ``NotifyFailure``."""
+        """A Catch target that names the failed state, then hands over to ``NotifyFailure``.
+
+        ``error`` and ``cause`` are JSONPaths or intrinsic functions; by default the caught
+        error's own.
+        """
         record = sfn.Pass(
             self,
             state_id,
@@ -523,8 +552,8 @@ class EtlWorkflow(Construct):
             parameters={
                 "state": failed_state,
                 "batch_id": sfn.JsonPath.string_at("$.batch_id"),
-                "error": sfn.JsonPath.string_at("$.failure.Error"),
-                "cause": sfn.JsonPath.string_at("$.failure.Cause"),
+                "error": sfn.JsonPath.string_at(error) if error.startswith("$") else error,
+                "cause": sfn.JsonPath.string_at(cause) if cause.startswith("$") else cause,
                 "glue_job_run_id": glue_job_run_id,
             },
             result_path="$.failure",

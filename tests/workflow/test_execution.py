@@ -146,7 +146,7 @@ def test_failed_glue_run_alerts_its_error_and_run_id_and_is_not_retried(
 
     assert result.status == "FAILED"
     assert result.error == "BatchFailed"
-    assert str(result.cause).startswith("States.TaskFailed in state RunGlueJob: ")
+    assert result.cause == f"Glue job run FAILED in state RunGlueJob: {script_error}"
     assert result.entered("RunGlueJob") == 1
     (run,) = workflow.glue_runs.runs  # one start: a failed script is never retried
     (alert,) = workflow.inbox.alerts()
@@ -155,9 +155,27 @@ def test_failed_glue_run_alerts_its_error_and_run_id_and_is_not_retried(
     assert message["batch_id"] == "b-bad"
     assert message["failed_state"] == "RunGlueJob"
     assert message["glue_job_run_id"] == run.run_id
-    assert message["error"] == "States.TaskFailed"
-    assert script_error in message["cause"]
-    assert message["summary"] == "ETL batch b-bad FAILED in state RunGlueJob: States.TaskFailed"
+    assert message["error"] == "Glue job run FAILED"
+    assert message["cause"] == script_error  # the script's message, not the whole JobRun
+    assert message["summary"] == "ETL batch b-bad FAILED in state RunGlueJob: Glue job run FAILED"
+
+
+def test_glue_run_ending_without_error_message_still_alerts_its_state_and_run_id(
+    offline_workflow: WorkflowFactory,
+) -> None:
+    workflow = offline_workflow(glue=lambda run: GlueRunOutcome("TIMEOUT"))
+    workflow.upload("incoming/slow.csv")
+
+    result = workflow.run(single_file_batch("slow.csv"), name="slow")
+
+    assert result.status == "FAILED"
+    assert result.entered("GlueRunFailedWithoutMessage") == 1
+    (run,) = workflow.glue_runs.runs
+    (alert,) = workflow.inbox.alerts()
+    message = alert.payload()
+    assert message["error"] == "Glue job run TIMEOUT"
+    assert message["glue_job_run_id"] == run.run_id
+    assert '"JobRunState": "TIMEOUT"' in message["cause"]  # the whole JobRun, for lack of more
 
 
 def test_concurrent_runs_error_is_retried_then_the_batch_succeeds(
@@ -275,4 +293,4 @@ def test_glue_handler_that_raises_fails_the_run_with_its_error(
 
     assert result.status == "FAILED"
     (alert,) = workflow.inbox.alerts()
-    assert "FileNotFoundError: no input at s3://" in alert.payload()["cause"]
+    assert alert.payload()["cause"].startswith("FileNotFoundError: no input at s3://")
