@@ -1,0 +1,146 @@
+"""The whole pipeline on this machine, as a user runs it: ``etl-local run`` in a subprocess.
+
+Each run synthesizes the local stage, plays it in moto (bucket, trigger handler, state machine,
+alerts topic) and runs the real Glue script on local PySpark; the assertions read what lands in
+the output folder, which is laid out as the curated bucket would be.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ETL_LOCAL = Path(sys.executable).parent / "etl-local"
+
+CONFIG: dict[str, Any] = {
+    "dataset": "orders",
+    "input": {
+        "format": "csv",
+        "schema": {"order_id": "bigint", "customer": "string", "amount": "double"},
+    },
+    "joins": [
+        {"name": "customers", "format": "csv", "on": {"customer": "customer_id"}, "how": "inner"}
+    ],
+    "output": {"format": "parquet"},
+}
+HEADER = "order_id,customer,amount"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A config, a reference folder and an empty output folder in ``tmp_path``."""
+    (tmp_path / "pipeline.json").write_text(json.dumps(CONFIG))
+    customers = tmp_path / "reference" / "customers"
+    customers.mkdir(parents=True)
+    (customers / "customers.csv").write_text("customer_id,name,country\nc1,Ada,UK\nc2,Grace,US\n")
+    return tmp_path
+
+
+def write_batch(root: Path, name: str, lines: list[str]) -> Path:
+    path = root / "incoming" / name
+    path.mkdir(parents=True)
+    (path / "part-0001.csv").write_text("".join(f"{line}\n" for line in [HEADER, *lines]))
+    return path
+
+
+def etl_local_run(workspace: Path, incoming: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(ETL_LOCAL),
+            "run",
+            "--config",
+            str(workspace / "pipeline.json"),
+            "--reference-dir",
+            str(workspace / "reference"),
+            "--incoming",
+            str(incoming),
+            "--output",
+            str(workspace / "curated"),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+
+
+def parquet_rows(folder: Path, columns: str = "*", order_by: str = "1") -> list[tuple[Any, ...]]:
+    """Rows of the Parquet files in ``folder`` (not the partition column its path implies)."""
+    source = f"read_parquet('{folder}/*.parquet', hive_partitioning=false)"
+    return duckdb.sql(f"SELECT {columns} FROM {source} ORDER BY {order_by}").fetchall()
+
+
+def test_batch_with_bad_rows_succeeds_and_quarantines_them(workspace: Path) -> None:
+    incoming = write_batch(
+        workspace,
+        "2026-11-20",
+        ["1,c1,10.5", "2,c2,20", "3,c9,30", "4,c1,lots", "5,,1", "6,c1"],
+    )
+    done = etl_local_run(workspace, incoming)
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    curated = workspace / "curated"
+    assert parquet_rows(curated / "orders" / "batch_id=2026-11-20") == [
+        (1, "c1", 10.5, "Ada", "UK"),
+        (2, "c2", 20.0, "Grace", "US"),
+    ]
+    quarantine = parquet_rows(
+        curated / "_quarantine" / "orders" / "batch_id=2026-11-20",
+        "order_id, reject_reason",
+        "reject_reason",
+    )
+    assert quarantine == [
+        (6, "malformed_row"),  # the fields a short line does have are kept
+        (5, "null_join_key:customers"),
+        (4, "schema_mismatch:amount"),
+        (3, "unmatched:customers"),
+    ]
+    report = json.loads((curated / "_reports" / "orders" / "2026-11-20.json").read_text())
+    assert (report["input_rows"], report["output_rows"], report["quarantined_rows"]) == (6, 2, 4)
+    alerts = (curated / "_alerts" / "orders" / "2026-11-20.jsonl").read_text().splitlines()
+    assert [json.loads(line)["subject"] for line in alerts] == ["ETL batch succeeded (local)"]
+    assert "2026-11-20" in done.stdout
+    assert "SUCCEEDED" in done.stdout
+
+
+def test_empty_batch_fails_and_prints_the_alert_people_would_get(workspace: Path) -> None:
+    incoming = write_batch(workspace, "2026-11-22", [])
+    done = etl_local_run(workspace, incoming, "--quiet")
+
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "ETL batch FAILED (local)" in done.stderr
+    assert "is empty: it holds no data rows" in done.stderr
+    alerts = workspace / "curated" / "_alerts" / "orders" / "2026-11-22.jsonl"
+    subjects = [json.loads(line)["subject"] for line in alerts.read_text().splitlines()]
+    assert subjects == ["ETL batch FAILED (local)"]
+    assert not (workspace / "curated" / "orders" / "batch_id=2026-11-22").exists()
+
+
+def test_single_file_is_a_batch_named_after_the_file(workspace: Path) -> None:
+    single = workspace / "incoming" / "late-orders.csv"
+    single.parent.mkdir(parents=True)
+    single.write_text(f"{HEADER}\n7,c2,70\n")
+    done = etl_local_run(workspace, single, "--quiet")
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    partition = workspace / "curated" / "orders" / "batch_id=late-orders.csv"
+    assert parquet_rows(partition) == [(7, "c2", 70.0, "Grace", "US")]
+
+
+def test_missing_reference_folder_is_a_usage_error_before_anything_runs(workspace: Path) -> None:
+    incoming = write_batch(workspace, "b", ["1,c1,1"])
+    (workspace / "reference" / "customers" / "customers.csv").unlink()
+    (workspace / "reference" / "customers").rmdir()
+    done = etl_local_run(workspace, incoming)
+
+    assert done.returncode == 2
+    assert "customers" in done.stderr
