@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as sf
 
 from join_job import datasets, transforms
 from join_job.errors import DuplicateReferenceKeyError, JobInputError, RowCountMismatchError
@@ -100,38 +100,52 @@ def run_batch(
         name for name in parsed.columns if name not in (transforms.REJECT_REASON, "raw_record")
     ]
     references = _prepare_references(spark, fs, run, parsed, input_columns)
+    _log_phase("references checked", clock)
 
-    # The one pass over the input: parsed rows stay cached for the joins, the count and writes.
-    parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
+    # Rows are counted while the results are written (observations, not count() passes). The
+    # input is not cached: building Spark's cache cost more than the second read it saves
+    # (bench/RESULTS.md), and a clean batch, the usual case, needs no second read at all.
+    input_metrics = Observation("input")
+    parsed = parsed.observe(input_metrics, sf.count(sf.lit(1)).alias("rows"))
     staging = join_uri(run.output_path, "_staging", config.dataset, f"{run.batch_id}-{run_id}")
     try:
-        input_rows = _count_input(parsed, run.input_path)
-        if input_rows == 0:
-            raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
         joined = parsed
         for reference in references:
             joined = transforms.join_reference(
                 joined, reference.prepared, broadcast=reference.broadcast
             )
         classified = transforms.mark_join_rejections(joined, config.joins)
-        counts = _count_by_reason(classified, config.joins)
+        outcome_metrics = Observation("outcome")
+        observed = classified.observe(outcome_metrics, *transforms.outcome_metrics(config.joins))
         output_columns = input_columns + [
             name for reference in references for name in reference.prepared.added_columns
         ]
-        results = transforms.output_rows(classified, output_columns)
+        results = transforms.output_rows(observed, output_columns)
         staged_output = join_uri(staging, "output")
         staged_quarantine = join_uri(staging, "quarantine")
-        datasets.write_parquet(results, staged_output)
-        datasets.write_parquet(
-            transforms.quarantine_rows(classified, input_columns), staged_quarantine
-        )
+        _write_input_pass(results, staged_output, run.input_path)
+        _log_phase("results written (the input pass)", clock)
+        input_rows = int(input_metrics.get["rows"])
+        if input_rows == 0:
+            raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
+        outcome = {name: int(value or 0) for name, value in outcome_metrics.get.items()}
+        rejected = transforms.quarantine_rows(classified, input_columns)
+        if outcome["accepted"] == outcome["rows"]:
+            # Nothing was rejected: an empty quarantine (its schema only), no second read.
+            rejected = spark.createDataFrame([], rejected.schema)
+        datasets.write_parquet(rejected, staged_quarantine)
+        _log_phase("quarantine written", clock)
         output_rows = datasets.parquet_row_count(spark, staged_output)
-        quarantined_rows = datasets.parquet_row_count(spark, staged_quarantine)
-        _check_row_counts(run, input_rows, output_rows, quarantined_rows, counts)
+        by_reason = {
+            str(row[transforms.REJECT_REASON]): int(row["rows"])
+            for row in transforms.rows_by_reason(spark.read.parquet(staged_quarantine)).collect()
+        }
+        _check_row_counts(run, input_rows, output_rows, by_reason, outcome)
 
         # Commit: quarantine first, results last, so results never point at stale rejects.
         _swap_in(fs, staged_quarantine, run.quarantine_partition, run_id)
         _swap_in(fs, staged_output, run.output_partition, run_id)
+        _log_phase("counted, checked and committed", clock)
         if run.catalog_database and glue_client is not None:
             from join_job.catalog import register_batch
 
@@ -144,14 +158,14 @@ def run_batch(
                 columns=datasets.hive_columns(results),
             )
     finally:
-        parsed.unpersist()
         fs.delete(staging)
 
     report = _report(
         run,
         run_id=run_id,
         references=references,
-        counts=counts,
+        by_reason=by_reason,
+        outcome=outcome,
         input_rows=input_rows,
         output_rows=output_rows,
         started_at=started_at,
@@ -181,10 +195,14 @@ def _check_input(fs: HadoopFileSystem, input_path: str) -> int:
     return total
 
 
-def _count_input(parsed: DataFrame, input_path: str) -> int:
-    """Rows in the batch (this pass fills the cache); a header mismatch becomes a clear error."""
+def _log_phase(what: str, clock: float) -> None:
+    LOG.info("%s after %.1f s", what, time.monotonic() - clock)
+
+
+def _write_input_pass(results: DataFrame, uri: str, input_path: str) -> None:
+    """Write the results: the pass that reads the input. A header mismatch becomes clear."""
     try:
-        return parsed.count()
+        datasets.write_parquet(results, uri)
     except Exception as error:
         text = str(error)
         marker = "CSV header does not conform to the schema."
@@ -209,11 +227,16 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None
     # Enough partitions to keep every core busy, no more than one per target size beyond that;
     # AQE coalesces what turns out small.
     partitions = max(parallelism, math.ceil(input_bytes / target))
+    # Input splits: at most the target size, and a whole number of waves over the cores, so the
+    # last wave does not leave cores idle (5 splits on 2 cores take 3 waves; 6 smaller ones too,
+    # but each is shorter).
+    waves = max(1, math.ceil(input_bytes / (parallelism * target)))
+    split_bytes = max(MEGABYTE, math.ceil(input_bytes / (parallelism * waves)))
     settings = {
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
         "spark.sql.shuffle.partitions": str(partitions),
-        "spark.sql.files.maxPartitionBytes": str(target),
+        "spark.sql.files.maxPartitionBytes": str(split_bytes),
         "spark.sql.autoBroadcastJoinThreshold": str(
             config.tuning.broadcast_threshold_mb * MEGABYTE or -1
         ),
@@ -262,24 +285,20 @@ def _prepare_references(
     return references
 
 
-def _count_by_reason(classified: DataFrame, joins: tuple[JoinSpec, ...]) -> list[dict[str, Any]]:
-    return [row.asDict() for row in transforms.rows_by_reason(classified, joins).collect()]
-
-
 def _check_row_counts(
     run: BatchRun,
     input_rows: int,
     output_rows: int,
-    quarantined_rows: int,
-    counts: list[dict[str, Any]],
+    by_reason: dict[str, int],
+    outcome: dict[str, int],
 ) -> None:
-    """The job's own guarantee, checked on what it wrote before anything is committed."""
-    counted_output = sum(row["rows"] for row in counts if row[transforms.REJECT_REASON] is None)
-    if input_rows != output_rows + quarantined_rows or counted_output != output_rows:
+    """The job's own guarantee, checked on the files it wrote before anything is committed."""
+    quarantined_rows = sum(by_reason.values())
+    if input_rows != output_rows + quarantined_rows or outcome["accepted"] != output_rows:
         raise RowCountMismatchError(
             f"batch {run.batch_id}: {input_rows} input rows but {output_rows} written to the "
-            f"output and {quarantined_rows} to quarantine (aggregated: {counted_output} "
-            "accepted); nothing was committed"
+            f"output and {quarantined_rows} to quarantine ({outcome['accepted']} accepted by the "
+            "joins); nothing was committed"
         )
 
 
@@ -304,18 +323,13 @@ def _report(
     *,
     run_id: str,
     references: list[_Reference],
-    counts: list[dict[str, Any]],
+    by_reason: dict[str, int],
+    outcome: dict[str, int],
     input_rows: int,
     output_rows: int,
     started_at: datetime,
     seconds: float,
 ) -> dict[str, Any]:
-    stages = {join.name: index for index, join in enumerate(run.config.joins)}
-    by_reason = {
-        str(row[transforms.REJECT_REASON]): int(row["rows"])
-        for row in sorted(counts, key=lambda row: str(row[transforms.REJECT_REASON]))
-        if row[transforms.REJECT_REASON] is not None
-    }
     return {
         "dataset": run.config.dataset,
         "batch_id": run.batch_id,
@@ -327,42 +341,22 @@ def _report(
         "input_rows": input_rows,
         "output_rows": output_rows,
         "quarantined_rows": sum(by_reason.values()),
-        "quarantined_by_reason": by_reason,
+        "quarantined_by_reason": dict(sorted(by_reason.items())),
         "joins": [
-            _join_counts(index, reference, counts, stages)
-            for index, reference in enumerate(references)
+            {
+                "name": reference.prepared.join.name,
+                "how": reference.prepared.join.how,
+                "reference_path": reference.uri,
+                "reference_bytes": reference.size,
+                "broadcast": reference.broadcast,
+                # Among the rows that parsed; malformed and mismatched rows reach no join.
+                "rows": outcome["parsed"],
+                "matched": outcome[f"matched_{reference.prepared.join.name}"],
+                "unmatched": outcome["parsed"] - outcome[f"matched_{reference.prepared.join.name}"],
+            }
+            for reference in references
         ],
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_seconds": round(seconds, 3),
     }
-
-
-def _join_counts(
-    index: int, reference: _Reference, counts: list[dict[str, Any]], stages: dict[str, int]
-) -> dict[str, Any]:
-    """Matched and unmatched among the rows that reached this join (not rejected before it)."""
-    join = reference.prepared.join
-    reached = [row for row in counts if _stage(row[transforms.REJECT_REASON], stages) >= index]
-    rows = sum(int(row["rows"]) for row in reached)
-    matched = sum(int(row[f"matched_{join.name}"]) for row in reached)
-    return {
-        "name": join.name,
-        "how": join.how,
-        "reference_path": reference.uri,
-        "reference_bytes": reference.size,
-        "broadcast": reference.broadcast,
-        "rows": rows,
-        "matched": matched,
-        "unmatched": rows - matched,
-    }
-
-
-def _stage(reason: str | None, stages: dict[str, int]) -> float:
-    """The join a row stopped at: -1 for parse rejects, the join's index, infinity if accepted."""
-    if reason is None:
-        return math.inf
-    kind, _, name = reason.partition(":")
-    if kind in ("null_join_key", "unmatched"):
-        return stages[name]
-    return -1

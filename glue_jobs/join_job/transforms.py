@@ -9,8 +9,8 @@ The job's flow, each step one function here:
    to the batch's key types; :func:`join_reference` left-joins it, flagging matches.
 3. :func:`mark_join_rejections` quarantines rows an ``inner`` join would have dropped, with the
    reason, instead of dropping them.
-4. :func:`output_rows` / :func:`quarantine_rows` split the result; :func:`rows_by_reason`
-   aggregates the report's counts in one pass.
+4. :func:`output_rows` / :func:`quarantine_rows` split the result; :func:`outcome_metrics`
+   are the report's counts, observed while the results are written (no extra pass).
 
 Rows are never filtered out before the split, so ``input = output + quarantined`` by construction;
 the job still checks it on what it wrote.
@@ -67,36 +67,42 @@ def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> Dat
             f"(its columns: {', '.join(data_columns)})"
         )
     source_types = dict(raw.dtypes)
-    converted = {
-        name: _try_cast(name, types[name])
-        if name in types and source_types[name] != types[name]
-        else sf.col(_quoted(name))
-        for name in data_columns
-    }
-    mismatch = [
-        sf.when(
-            sf.col(_quoted(name)).isNotNull() & value.isNull(), sf.lit(f"schema_mismatch:{name}")
-        )
-        for name, value in converted.items()
-        if name in types and source_types[name] != types[name]
+    to_convert = [
+        name for name in data_columns if name in types and source_types[name] != types[name]
     ]
-    malformed = (
-        sf.col(CORRUPT_RECORD).isNotNull() if CORRUPT_RECORD in raw.columns else sf.lit(False)
+    typed = {name: f"__typed_{index}" for index, name in enumerate(to_convert)}
+    has_corrupt = CORRUPT_RECORD in raw.columns
+    # Three projections, each value computed once: convert, then judge, then keep the evidence.
+    # (Spark does not merge a projection into the next when that would repeat a conversion.)
+    converted = raw.select(
+        "*", *[_try_cast(name, types[name]).alias(typed[name]) for name in to_convert]
     )
-    first_mismatch = sf.coalesce(*mismatch, sf.lit(None).cast("string")) if mismatch else None
-    reason = sf.when(malformed, sf.lit(MALFORMED_ROW))
-    raw_record = sf.when(
-        malformed,
-        sf.col(CORRUPT_RECORD) if CORRUPT_RECORD in raw.columns else sf.lit(None),
+    first_mismatch = sf.coalesce(
+        *[
+            sf.when(
+                sf.col(_quoted(name)).isNotNull() & sf.col(typed[name]).isNull(),
+                sf.lit(f"schema_mismatch:{name}"),
+            )
+            for name in to_convert
+        ],
+        sf.lit(None).cast("string"),
     )
-    if first_mismatch is not None:
-        reason = reason.otherwise(first_mismatch)
-        # The row's values as they arrived, so a fixed schema or value can replay it.
-        original = sf.to_json(sf.struct(*[sf.col(_quoted(name)) for name in data_columns]))
-        raw_record = raw_record.when(first_mismatch.isNotNull(), original)
-    return raw.select(
-        *[value.alias(name) for name, value in converted.items()],
-        reason.cast("string").alias(REJECT_REASON),
+    malformed = sf.col(CORRUPT_RECORD).isNotNull() if has_corrupt else sf.lit(False)
+    judged = converted.withColumn(
+        REJECT_REASON, sf.when(malformed, sf.lit(MALFORMED_ROW)).otherwise(first_mismatch)
+    )
+    # The raw line of a malformed row; the values as they arrived (JSON) for a mismatch, so a
+    # fixed schema or value can replay the row.
+    original = sf.to_json(sf.struct(*[sf.col(_quoted(name)) for name in data_columns]))
+    raw_record = sf.when(malformed, sf.col(CORRUPT_RECORD) if has_corrupt else sf.lit(None)).when(
+        sf.col(REJECT_REASON).isNotNull(), original
+    )
+    return judged.select(
+        *[
+            sf.col(typed[name]).alias(name) if name in typed else sf.col(_quoted(name))
+            for name in data_columns
+        ],
+        sf.col(REJECT_REASON).cast("string"),
         raw_record.cast("string").alias(RAW_RECORD),
     )
 
@@ -225,20 +231,36 @@ def quarantine_rows(data: DataFrame, input_columns: Sequence[str]) -> DataFrame:
     )
 
 
-def rows_by_reason(data: DataFrame, joins: Sequence[JoinSpec]) -> DataFrame:
-    """Rows per ``reject_reason`` (null = accepted) and, per join, how many of them matched."""
-    return data.groupBy(REJECT_REASON).agg(
+def rows_by_reason(quarantine: DataFrame) -> DataFrame:
+    """Rows per ``reject_reason`` (``reject_reason``, ``rows``)."""
+    return quarantine.groupBy(REJECT_REASON).agg(sf.count(sf.lit(1)).alias("rows"))
+
+
+def outcome_metrics(joins: Sequence[JoinSpec]) -> list[Column]:
+    """Aggregates for an observation of the classified rows (computed while they are written).
+
+    ``rows``, ``parsed`` (rows not rejected as malformed or mismatched), ``accepted`` (rows for
+    the output) and, per join, ``matched_<name>`` among the parsed rows.
+    """
+    reason = sf.col(REJECT_REASON)
+    parsed = reason.isNull() | ~(
+        (reason == sf.lit(MALFORMED_ROW)) | reason.startswith("schema_mismatch:")
+    )
+    return [
         sf.count(sf.lit(1)).alias("rows"),
+        _count_if(parsed).alias("parsed"),
+        _count_if(reason.isNull()).alias("accepted"),
         *[
-            sf.count(sf.col(_MATCHED.format(name=join.name))).alias(f"matched_{join.name}")
+            _count_if(parsed & sf.col(_MATCHED.format(name=join.name)).isNotNull()).alias(
+                f"matched_{join.name}"
+            )
             for join in joins
         ],
-    )
+    ]
 
 
-def drop_internal_columns(data: DataFrame) -> DataFrame:
-    """``data`` without the match flags the joins added."""
-    return data.drop(*[name for name in data.columns if name.startswith("__matched_")])
+def _count_if(condition: Column) -> Column:
+    return sf.sum(sf.when(condition, sf.lit(1)).otherwise(sf.lit(0)))
 
 
 def _try_cast(name: str, type_name: str) -> Column:

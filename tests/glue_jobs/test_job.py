@@ -225,7 +225,9 @@ def test_rerun_replaces_only_its_own_partition(spark: SparkSession, flights: Fli
 
     assert set(rows_by_id(spark, flights.output_partition("day-1"))) == {10}
     assert report["quarantined_rows"] == 0
-    assert spark.read.parquet(str(flights.quarantine_partition("day-1"))).count() == 0
+    clean_quarantine = spark.read.parquet(str(flights.quarantine_partition("day-1")))
+    assert clean_quarantine.count() == 0
+    assert clean_quarantine.columns[-2:] == ["reject_reason", "raw_record"]
     assert sorted(p.name for p in flights.output_partition("day-2").iterdir()) == day_2_files
     assert set(rows_by_id(spark, flights.output_partition("day-2"))) == {20}
     leftovers = [p for p in flights.output.rglob("*") if ".replaced-" in p.name]

@@ -143,13 +143,15 @@ def test_inner_join_rejections_name_null_keys_and_unmatched_rows_and_keep_earlie
         ("JFK", "malformed_row"),
         ("SFO", "unmatched:airports"),
     ]
-    counts = {
-        row["reject_reason"]: (row["rows"], row["matched_airports"])
-        for row in transforms.rows_by_reason(classified, [AIRPORTS]).collect()
-    }
-    assert counts[None] == (1, 1)
-    assert counts["malformed_row"] == (1, 1)
-    assert counts["unmatched:airports"] == (1, 0)
+    [metrics] = classified.agg(*transforms.outcome_metrics([AIRPORTS])).collect()
+    # The malformed row never parsed: it is not among the rows a join is counted over.
+    assert metrics.asDict() == {"rows": 4, "parsed": 3, "accepted": 1, "matched_airports": 1}
+    by_reason = transforms.rows_by_reason(transforms.quarantine_rows(classified, ["dest"]))
+    assert sorted((row["reject_reason"], row["rows"]) for row in by_reason.collect()) == [
+        ("malformed_row", 1),
+        ("null_join_key:airports", 1),
+        ("unmatched:airports", 1),
+    ]
 
 
 def test_left_join_rejects_nothing(spark: SparkSession) -> None:
