@@ -130,16 +130,14 @@ def run_batch(
             raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
         outcome = {name: int(value or 0) for name, value in outcome_metrics.get.items()}
         rejected = transforms.quarantine_rows(classified, input_columns)
-        if outcome["accepted"] == outcome["rows"]:
+        clean = outcome["accepted"] == outcome["rows"]
+        if clean:
             # Nothing was rejected: an empty quarantine (its schema only), no second read.
             rejected = spark.createDataFrame([], rejected.schema)
         datasets.write_parquet(rejected, staged_quarantine)
         _log_phase("quarantine written", clock)
         output_rows = datasets.parquet_row_count(spark, staged_output)
-        by_reason = {
-            str(row[transforms.REJECT_REASON]): int(row["rows"])
-            for row in transforms.rows_by_reason(spark.read.parquet(staged_quarantine)).collect()
-        }
+        by_reason = {} if clean else _rows_by_reason(spark, staged_quarantine)
         _check_row_counts(run, input_rows, output_rows, by_reason, outcome)
 
         # Commit: quarantine first, results last, so results never point at stale rejects.
@@ -193,6 +191,15 @@ def _check_input(fs: HadoopFileSystem, input_path: str) -> int:
     if total == 0:
         raise JobInputError(f"the batch at {input_path} is empty: its files hold no bytes")
     return total
+
+
+def _rows_by_reason(spark: SparkSession, staged_quarantine: str) -> dict[str, int]:
+    """Quarantined rows per reason, read back from what was written."""
+    quarantine = spark.read.parquet(staged_quarantine)
+    return {
+        str(row[transforms.REJECT_REASON]): int(row["rows"])
+        for row in transforms.rows_by_reason(quarantine).collect()
+    }
 
 
 def _log_phase(what: str, clock: float) -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from join_job.pipeline_config import (
     PipelineConfigError,
     load_pipeline_config,
     parse_pipeline_config,
     parse_pipeline_config_json,
 )
-
 from stacks.app_builder import PROJECT_ROOT
 from stacks.config import StageConfigError, load_stage_config, parse_stage_config
 from tests.infra.conftest import CDK_CONTEXT, PIPELINE_CONFIG
