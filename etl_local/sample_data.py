@@ -176,7 +176,7 @@ def _write_csv(path: Path, header: tuple[str, ...], rows: object) -> None:
 def _write_planes_parquet(folder: Path, planes: list[tuple[str, int, str, int]]) -> None:
     from pyspark.sql import SparkSession
 
-    from etl_local.session import local_spark_session
+    from etl_local.spark import local_spark_session
 
     existing = SparkSession.getActiveSession()
     spark = existing or local_spark_session()

@@ -6,20 +6,16 @@ Spark starts once per process and every Glue run reuses the session (the job scr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from etl_local.glue_runner import GlueScriptError
 from etl_local.pipeline import LocalPipeline
 from etl_local.progress import Progress
+from etl_local.spark import local_spark_session
 from etl_local.synth import synthesize_local_stack
 from join_job.pipeline_config import PipelineConfig
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
 
 
 @contextmanager
@@ -47,25 +43,6 @@ def open_pipeline(
         progress=progress,
     ) as pipeline:
         yield pipeline
-
-
-def local_spark_session() -> SparkSession:
-    """The process's SparkSession, sized for a laptop: 2 cores, no UI, quiet logs."""
-    from pyspark.sql import SparkSession
-
-    # Bind to loopback: no network needed, and no warning about the host name resolving to it.
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("etl-local")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
 
 
 def run_job_script(argv: list[str]) -> None:
