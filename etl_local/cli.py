@@ -10,6 +10,7 @@ would get is printed on stderr), 2 when an argument is wrong (the message says w
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import sys
 import tempfile
@@ -35,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``etl-local`` console script."""
     parser = _parser()
     args = parser.parse_args(argv)
+    _configure_logging(verbose=args.verbose)
     try:
         if args.command == "run":
             return _run(args)
@@ -75,6 +77,17 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_PIPELINE_FAILED
 
 
+def _configure_logging(*, verbose: bool) -> None:
+    """Progress lines are the output; library logs only on --verbose (the job's phase timings)."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # moto's ASL engine logs every failed execution with a dump of its parse tree; the runner
+    # already reports the failure (state, error, cause) and the alert text.
+    logging.getLogger("moto.stepfunctions").setLevel(logging.INFO if verbose else logging.CRITICAL)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="etl-local",
@@ -105,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         help="batch id (default: the folder's name, or the file's name for a single file)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
+    run.add_argument("--verbose", action="store_true", help="also print the job's log")
 
     demo = commands.add_parser(
         "demo",
@@ -119,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--rows", type=int, default=20_000, help="rows per sample batch (default 20000)"
     )
+    demo.add_argument("--verbose", action="store_true", help="also print the job's log")
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from typing import TextIO
@@ -15,18 +16,26 @@ class Progress:
         self._stream = stream if stream is not None else sys.stdout
         self._quiet = quiet
         self._start = time.monotonic()
+        # The Glue hook reports from moto's execution thread while the main thread reports
+        # states: one write per line under a lock keeps lines whole.
+        self._lock = threading.Lock()
 
     def step(self, kind: str, message: str) -> None:
         """One progress line (nothing when quiet)."""
         if self._quiet:
             return
         elapsed = time.monotonic() - self._start
-        print(f"[{elapsed:6.1f}s] {kind:<9} {message}", file=self._stream, flush=True)
+        self._write(f"[{elapsed:6.1f}s] {kind:<9} {message}")
 
     def text(self, message: str = "") -> None:
         """A plain line (a heading, a table row), nothing when quiet."""
         if not self._quiet:
-            print(message, file=self._stream, flush=True)
+            self._write(message)
+
+    def _write(self, line: str) -> None:
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

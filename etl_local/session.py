@@ -31,8 +31,11 @@ def open_pipeline(
     """The pipeline in moto, ready for :meth:`LocalPipeline.run`."""
     progress.step("synth", f"synthesizing the local stage with {config_path}")
     stack = synthesize_local_stack(config_path)
-    progress.step("spark", "starting local PySpark (local[2])")
-    local_spark_session()
+    from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is None:
+        progress.step("spark", "starting local PySpark (local[2])")
+        local_spark_session()
     with LocalPipeline(
         stack=stack,
         config=config,
