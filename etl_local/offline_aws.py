@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 from unittest import mock
 
@@ -503,20 +504,26 @@ def wait_for_execution(
     *,
     timeout_seconds: float = 120.0,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    on_poll: Callable[[datetime], None] | None = None,
     region: str = DEFAULT_REGION,
     poll_seconds: float = 0.05,
 ) -> ExecutionResult:
-    """Wait until the execution stops; ``on_event`` sees each history event as it appears."""
+    """Wait until the execution stops; ``on_event`` sees each history event as it appears and
+    ``on_poll`` runs after each poll's events, with the time the history was read (every event
+    recorded before that time has been shown)."""
     client = boto3.client("stepfunctions", region_name=region)
     deadline = time.monotonic() + timeout_seconds
     seen = 0
     while True:
         described = client.describe_execution(executionArn=execution_arn)
+        read_at = datetime.now(UTC)
         events = _history(client, execution_arn)
         if on_event is not None:
             for event in events[seen:]:
                 on_event(event)
         seen = len(events)
+        if on_poll is not None:
+            on_poll(read_at)
         if described["status"] != "RUNNING":
             break
         if time.monotonic() > deadline:

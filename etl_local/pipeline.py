@@ -18,10 +18,11 @@ import json
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
@@ -123,6 +124,9 @@ class LocalPipeline:
         self._handler_module: ModuleType | None = None
         self._sequencer = 0
         self.state_machine_arn = ""
+        # The Glue hook runs in moto's execution thread, ahead of the history poll: its lines
+        # wait here, stamped, and are printed in time order among the states.
+        self._glue_progress: deque[tuple[datetime, str, str]] = deque()
         self.glue = LocalGlueJob(
             folders=BucketFolders(
                 {
@@ -133,7 +137,7 @@ class LocalPipeline:
             ),
             landing_bucket=LANDING_BUCKET,
             script=script,
-            on_progress=progress.step,
+            on_progress=self._queue_glue_progress,
         )
 
     # -- setting up what CloudFormation would create -----------------------------------------
@@ -282,8 +286,12 @@ class LocalPipeline:
         glue_runs_before = len(self.glue.runs)
         clock = time.monotonic()
         result = wait_for_execution(
-            execution_arn, timeout_seconds=self._timeout, on_event=self._show_state
+            execution_arn,
+            timeout_seconds=self._timeout,
+            on_event=self._show_state,
+            on_poll=self._show_glue_progress,
         )
+        self._show_glue_progress(datetime.now(UTC))
         seconds["workflow"] = time.monotonic() - clock
         new_runs = self.glue.runs[glue_runs_before:]
         seconds["glue"] = sum(run.seconds for run in new_runs)
@@ -385,7 +393,16 @@ class LocalPipeline:
                 )
         return self._handler_module
 
+    def _queue_glue_progress(self, kind: str, message: str) -> None:
+        self._glue_progress.append((datetime.now(UTC), kind, message))
+
+    def _show_glue_progress(self, before: datetime) -> None:
+        while self._glue_progress and self._glue_progress[0][0] < before:
+            _, kind, message = self._glue_progress.popleft()
+            self._progress.step(kind, message)
+
     def _show_state(self, event: dict[str, Any]) -> None:
+        self._show_glue_progress(event["timestamp"])
         details = event.get("stateEnteredEventDetails")
         if details:
             self._progress.step("state", details["name"])

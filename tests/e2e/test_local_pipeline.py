@@ -110,6 +110,13 @@ def test_batch_with_bad_rows_succeeds_and_quarantines_them(workspace: Path) -> N
     assert [json.loads(line)["subject"] for line in alerts] == ["ETL batch succeeded (local)"]
     assert "2026-11-20" in done.stdout
     assert "SUCCEEDED" in done.stdout
+    # Progress from the Glue hook (moto's thread) is printed in order among the states.
+    lines = [line for line in done.stdout.splitlines() if line.startswith("[")]
+    steps = [line.split("] ", 1)[1].split()[:2] for line in lines]
+    order = [" ".join(step) for step in steps if step[0] in ("state", "glue")]
+    run_glue = order.index("state RunGlueJob")
+    assert order[run_glue + 1 : run_glue + 3] == ["glue run", "glue run"]
+    assert order[run_glue + 3] == "state NotifySuccess"
 
 
 def test_empty_batch_fails_and_prints_the_alert_people_would_get(workspace: Path) -> None:
