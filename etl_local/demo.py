@@ -17,7 +17,7 @@ from etl_local.pipeline import BatchResult
 from etl_local.progress import Progress
 from etl_local.results import print_summary
 from etl_local.sample_data import write_batch, write_reference
-from etl_local.spark import local_spark_session
+from etl_local.spark import start_local_spark
 from stacks.app_builder import PROJECT_ROOT
 
 DEMO_CONFIG = PROJECT_ROOT / "config" / "pipeline.json"
@@ -37,8 +37,7 @@ def run_demo(*, workdir: Path, rows: int, progress: Progress) -> int:
     incoming_dir = workdir / "incoming"
     output_dir = workdir / "curated"
     # One Spark session for the whole demo: the sample's Parquet reference and every Glue run.
-    progress.step("spark", "starting local PySpark (local[2])")
-    local_spark_session()
+    start_local_spark(progress)
     progress.step("sample", f"generating reference data and {rows:,}-row batches in {workdir}/")
     write_reference(reference_dir)
     write_batch(incoming_dir, GOOD, rows=rows, defects=False)

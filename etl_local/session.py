@@ -13,7 +13,7 @@ from pathlib import Path
 from etl_local.glue_runner import GlueScriptError
 from etl_local.pipeline import LocalPipeline
 from etl_local.progress import Progress
-from etl_local.spark import local_spark_session
+from etl_local.spark import start_local_spark
 from etl_local.synth import synthesize_local_stack
 from join_job.pipeline_config import PipelineConfig
 
@@ -31,11 +31,7 @@ def open_pipeline(
     """The pipeline in moto, ready for :meth:`LocalPipeline.run`."""
     progress.step("synth", f"synthesizing the local stage with {config_path}")
     stack = synthesize_local_stack(config_path)
-    from pyspark.sql import SparkSession
-
-    if SparkSession.getActiveSession() is None:
-        progress.step("spark", "starting local PySpark (local[2])")
-        local_spark_session()
+    start_local_spark(progress)
     with LocalPipeline(
         stack=stack,
         config=config,

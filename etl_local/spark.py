@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from etl_local.progress import Progress
+
 
 def local_spark_session() -> SparkSession:
     """The process's SparkSession, sized for a laptop: 2 cores, no UI, quiet logs."""
@@ -26,3 +28,12 @@ def local_spark_session() -> SparkSession:
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def start_local_spark(progress: Progress) -> None:
+    """Start the process's session, saying so; nothing when one is already running."""
+    from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is None:
+        progress.step("spark", "starting local PySpark (local[2])")
+        local_spark_session()
