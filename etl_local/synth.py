@@ -26,6 +26,8 @@ LOCAL_STAGE_SETTINGS: dict[str, Any] = {
         "poll_interval_seconds": 1,
         "max_wait_seconds": 20,
         "glue_task_timeout_minutes": 30,
+        # No job run queue offline: the local Glue runner starts every run at once.
+        "glue_queue_minutes": 0,
         "execution_timeout_minutes": 60,
         "glue_retry_attempts": 2,
         "glue_retry_interval_seconds": 1,

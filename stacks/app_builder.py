@@ -27,13 +27,19 @@ def build_app(
     selected: Sequence[str],
     pipeline_config_path: Path,
     env: Environment | None = None,
+    synth_only_email: str | None = None,
 ) -> dict[str, EtlStack]:
-    """Add one EtlStack per selected stage to ``app`` and run cdk-nag AwsSolutions on all."""
+    """Add one EtlStack per selected stage to ``app`` and run cdk-nag AwsSolutions on all.
+
+    ``synth_only_email``: see :func:`stacks.config.load_stage_config`.
+    """
     built = {
         stage: EtlStack(
             app,
             stack_name(stage),
-            config=load_stage_config(stage, stages, pipeline_config_path),
+            config=load_stage_config(
+                stage, stages, pipeline_config_path, synth_only_email=synth_only_email
+            ),
             env=env,
             description=f"Event-driven S3 -> Step Functions -> Glue ETL pipeline ({stage})",
         )

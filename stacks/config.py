@@ -27,6 +27,13 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
+# Domains that never receive mail (RFC 2606 / RFC 6761): an alert address on one is a placeholder.
+_UNDELIVERABLE_DOMAIN = re.compile(
+    r"(^|\.)(example\.(com|net|org)|example|invalid|test|localhost)$", re.IGNORECASE
+)
+# A FLEX run may wait for capacity before it starts: Glue holds it WAITING for up to about 20
+# minutes ("Glue job run statuses", Spark jobs (Flex)).
+FLEX_START_WAIT_MINUTES = 20
 
 
 class StageConfigError(ValueError):
@@ -53,6 +60,9 @@ class WorkflowSettings:
     max_wait_minutes: int = 60
     glue_task_timeout_minutes: int = 90
     execution_timeout_minutes: int = 240
+    # How long a run may wait in Glue's job run queue (JobRunQueuingEnabled) before it starts,
+    # when more batches arrive than glue.max_concurrent_runs. The Glue task's timeout covers it.
+    glue_queue_minutes: int = 30
     glue_retry_attempts: int = 4
     glue_retry_interval_seconds: int = 30
     notify_on_success: bool = False
@@ -73,8 +83,9 @@ class TriggerSettings:
 
     landing_prefix: str = "incoming/"
     completion_marker: str = "_SUCCESS"
-    # None: no reservation. New accounts have only 10 concurrent executions in all and Lambda
-    # refuses a reservation that leaves fewer than 10 unreserved, so dev leaves it unset.
+    # None: no reservation. Lambda keeps at least 100 executions of the account's concurrency
+    # unreserved, so any reservation fails the deploy on accounts whose limit is below 100 plus
+    # the reservation; new accounts start far below 1,000. No stage reserves by default.
     reserved_concurrency: int | None = None
     max_event_age_minutes: int = 360
     retry_attempts: int = 2
@@ -87,6 +98,8 @@ class StageConfig:
     stage: str
     pipeline: PipelineConfig
     notification_email: str | None = None
+    # A stage people rely on (prod) must name a real address: synth fails without one.
+    notification_email_required: bool = False
     removal_policy: RemovalChoice = "destroy"
     log_retention_days: int = 30
     metrics_namespace: str = "EtlPipeline"
@@ -104,9 +117,18 @@ _Settings = TypeVar("_Settings", GlueSettings, WorkflowSettings, TriggerSettings
 
 
 def load_stage_config(
-    stage: str, stages: Mapping[str, Any], pipeline_config_path: Path
+    stage: str,
+    stages: Mapping[str, Any],
+    pipeline_config_path: Path,
+    *,
+    synth_only_email: str | None = None,
 ) -> StageConfig:
-    """Build and validate the settings of ``stage`` from the cdk.json ``stages`` map."""
+    """Build and validate the settings of ``stage`` from the cdk.json ``stages`` map.
+
+    ``synth_only_email`` (context ``synth_only_notification_email``) stands in for the address
+    of a stage that requires one and names none, so ``make synth`` and the tests build every
+    stage on a fresh clone; see :func:`parse_stage_config`.
+    """
     if stage not in stages:
         raise StageConfigError(
             f"stage {stage!r} is not defined in cdk.json context 'stages' "
@@ -116,11 +138,18 @@ def load_stage_config(
         pipeline = load_pipeline_config(pipeline_config_path)
     except PipelineConfigError as error:
         raise StageConfigError(f"pipeline config {pipeline_config_path}: {error}") from error
-    return parse_stage_config(stage, stages[stage], pipeline)
+    return parse_stage_config(stage, stages[stage], pipeline, synth_only_email=synth_only_email)
 
 
-def parse_stage_config(stage: str, raw: object, pipeline: PipelineConfig) -> StageConfig:
-    """Validate one stage's raw settings (a dict from cdk.json) against the rules below."""
+def parse_stage_config(
+    stage: str, raw: object, pipeline: PipelineConfig, *, synth_only_email: str | None = None
+) -> StageConfig:
+    """Validate one stage's raw settings (a dict from cdk.json) against the rules below.
+
+    A stage with ``notification_email_required`` and no address fails, unless
+    ``synth_only_email`` is given: an address on the ``.invalid`` domain, which never receives
+    mail, so a template built with it is plainly not one to deploy.
+    """
     where = f"stages.{stage}"
     if not _STAGE.match(stage):
         raise StageConfigError(f"{where}: stage name must match {_STAGE.pattern}")
@@ -137,7 +166,26 @@ def parse_stage_config(stage: str, raw: object, pipeline: PipelineConfig) -> Sta
         **settings,
     )
     _validate(config, where)
-    return config
+    return _with_required_email(config, where, synth_only_email)
+
+
+def _with_required_email(
+    config: StageConfig, where: str, synth_only_email: str | None
+) -> StageConfig:
+    if not config.notification_email_required or config.notification_email is not None:
+        return config
+    if synth_only_email is None:
+        raise StageConfigError(
+            f"{where}.notification_email: stage {config.stage!r} requires a real address for "
+            "its alerts and names none; set it in cdk.json before the first deploy "
+            "(README: Deploy)"
+        )
+    if not _EMAIL.match(synth_only_email) or not synth_only_email.lower().endswith(".invalid"):
+        raise StageConfigError(
+            f"synth_only_notification_email: {synth_only_email!r} must be an address on the "
+            ".invalid domain (it stands in for a missing address in synth and tests only)"
+        )
+    return replace(config, notification_email=synth_only_email)
 
 
 def _build(cls: type[_Settings], raw: object, where: str) -> _Settings:
@@ -159,6 +207,13 @@ def _validate(config: StageConfig, where: str) -> None:
     email = config.notification_email
     if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)):
         raise StageConfigError(f"{where}.notification_email: {email!r} is not an email address")
+    if email is not None and _UNDELIVERABLE_DOMAIN.search(email.rsplit("@", 1)[1]):
+        raise StageConfigError(
+            f"{where}.notification_email: {email!r} is a placeholder: its domain never receives "
+            "mail, so every alert would go nowhere; set your team's address"
+        )
+    if not isinstance(config.notification_email_required, bool):
+        raise StageConfigError(f"{where}.notification_email_required must be true or false")
     _one_of(config.removal_policy, ("retain", "destroy"), f"{where}.removal_policy")
     _one_of(config.log_retention_days, LOG_RETENTION_DAYS, f"{where}.log_retention_days")
     if not isinstance(config.metrics_namespace, str) or not re.match(
@@ -185,6 +240,7 @@ def _validate(config: StageConfig, where: str) -> None:
         _at_least(getattr(flow, name), 0, f"{where}.workflow.{name}")
     for name in ("max_wait_minutes", "glue_task_timeout_minutes", "execution_timeout_minutes"):
         _at_least(getattr(flow, name), 1, f"{where}.workflow.{name}")
+    _at_least(flow.glue_queue_minutes, 0, f"{where}.workflow.glue_queue_minutes")
     _at_least(flow.glue_retry_attempts, 0, f"{where}.workflow.glue_retry_attempts")
     _at_least(flow.glue_retry_interval_seconds, 1, f"{where}.workflow.glue_retry_interval_seconds")
     if flow.max_wait_seconds is not None:
@@ -199,12 +255,7 @@ def _validate(config: StageConfig, where: str) -> None:
             f"no room for the gate ({gate_minutes}) plus the Glue task "
             f"({flow.glue_task_timeout_minutes}); make it larger than {needed}"
         )
-    if flow.glue_task_timeout_minutes < glue.timeout_minutes:
-        raise StageConfigError(
-            f"{where}.workflow.glue_task_timeout_minutes: {flow.glue_task_timeout_minutes} is "
-            f"shorter than glue.timeout_minutes ({glue.timeout_minutes}); the task would give up "
-            "on a run that Glue still lets go on"
-        )
+    _check_glue_task_timeout(config, where)
 
     trigger = config.trigger
     if not isinstance(trigger.landing_prefix, str) or not _PREFIX.match(trigger.landing_prefix):
@@ -225,6 +276,27 @@ def _validate(config: StageConfig, where: str) -> None:
     if trigger.max_event_age_minutes > 360:
         raise StageConfigError(f"{where}.trigger.max_event_age_minutes: at most 360 (6 hours)")
     _one_of(trigger.retry_attempts, (0, 1, 2), f"{where}.trigger.retry_attempts")
+
+
+def _check_glue_task_timeout(config: StageConfig, where: str) -> None:
+    """The workflow's Glue task must outlast everything Glue may spend on one run.
+
+    That is the run itself (``glue.timeout_minutes``), the time it may wait in the job run
+    queue (``workflow.glue_queue_minutes``) and, on FLEX, the wait for spare capacity.
+    """
+    glue, flow = config.glue, config.workflow
+    parts = [f"glue.timeout_minutes ({glue.timeout_minutes})"]
+    needed = glue.timeout_minutes + flow.glue_queue_minutes
+    parts.append(f"workflow.glue_queue_minutes ({flow.glue_queue_minutes})")
+    if glue.execution_class == "FLEX":
+        needed += FLEX_START_WAIT_MINUTES
+        parts.append(f"the FLEX start wait ({FLEX_START_WAIT_MINUTES})")
+    if flow.glue_task_timeout_minutes < needed:
+        raise StageConfigError(
+            f"{where}.workflow.glue_task_timeout_minutes: {flow.glue_task_timeout_minutes} is "
+            f"shorter than {' + '.join(parts)} = {needed}; the task would give up on a run that "
+            f"Glue still lets wait or go on. Make it at least {needed}"
+        )
 
 
 def _one_of(value: object, allowed: tuple[Any, ...], where: str) -> None:

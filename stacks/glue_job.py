@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Aws, Names, Stack
+from aws_cdk import ArnFormat, Aws, Names, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -18,6 +18,7 @@ from stacks.nag import (
     S3_GRANT_ACTION_FINDINGS,
     acknowledge,
     objects_wildcard_finding,
+    resource_finding,
 )
 
 GLUE_JOBS_DIR = Path(__file__).resolve().parent.parent / "glue_jobs"
@@ -80,6 +81,13 @@ class JoinGlueJob(Construct):
         package.grant_read(self.role)
         # Job bookmarks and CloudWatch Logs are encrypted with the data key (security config).
         data_key.grant_encrypt_decrypt(self.role)
+        # Glue names the job's log groups under /aws-glue/ (per security configuration).
+        self._log_groups_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws-glue/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
         # CloudWatch Logs encrypts the job's log groups with the data key on Glue's behalf.
         data_key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -95,20 +103,15 @@ class JoinGlueJob(Construct):
                 # In a key policy "*" means this key.
                 resources=["*"],
                 conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="/aws-glue/*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": self._log_groups_arn}
                 },
             )
         )
 
         self.database_name = f"{config.pipeline.dataset}_{config.stage}".replace("-", "_")
-        glue.CfnDatabase(
+        # The job creates its table inside this database at run time, so the table goes (or
+        # stays) with it: prod retains the catalog as it retains the curated bucket.
+        database = glue.CfnDatabase(
             self,
             "Database",
             catalog_id=Aws.ACCOUNT_ID,
@@ -118,8 +121,14 @@ class JoinGlueJob(Construct):
                 location_uri=curated_bucket.s3_url_for_object(config.pipeline.dataset),
             ),
         )
+        database.apply_removal_policy(
+            RemovalPolicy.RETAIN if config.is_retained else RemovalPolicy.DESTROY
+        )
+        self._tables_arn = stack.format_arn(
+            service="glue", resource="table", resource_name=f"{self.database_name}/*"
+        )
         self._grant_catalog(stack)
-        self._grant_logs_and_metrics(stack)
+        self._grant_logs_and_metrics()
 
         security_configuration = glue.CfnSecurityConfiguration(
             self,
@@ -157,6 +166,9 @@ class JoinGlueJob(Construct):
             execution_property=glue.CfnJob.ExecutionPropertyProperty(
                 max_concurrent_runs=settings.max_concurrent_runs
             ),
+            # Runs beyond max_concurrent_runs wait in Glue's queue (WAITING) instead of failing
+            # with ConcurrentRunsExceededException: a backfill of many batches all runs.
+            job_run_queuing_enabled=True,
             security_configuration=security_configuration.ref,
             default_arguments={
                 "--job-language": "python",
@@ -166,24 +178,32 @@ class JoinGlueJob(Construct):
                 "--reference_path": reference_bucket.s3_url_for_object(),
                 "--catalog_database": self.database_name,
                 "--TempDir": curated_bucket.s3_url_for_object(GLUE_TEMP_PREFIX),
-                "--enable-continuous-cloudwatch-log": "true",
-                "--enable-continuous-log-filter": "true",
+                # No --enable-continuous-cloudwatch-log / --enable-continuous-log-filter: Glue
+                # 5.0 ignores them, every 5.0 job logs in real time. No
+                # --enable-glue-datacatalog either: the job registers its table and partitions
+                # through boto3 (join_job.catalog) and never uses Spark's catalog, which would
+                # otherwise start up against the Data Catalog and need glue:GetDatabase on
+                # "default" ("Unable to verify existence of default database").
                 "--enable-metrics": "true",
                 "--enable-observability-metrics": "true",
                 "--enable-job-insights": "true",
-                "--enable-glue-datacatalog": "true",
                 "--enable-spark-ui": "true",
                 "--spark-event-logs-path": curated_bucket.s3_url_for_object(GLUE_SPARK_UI_PREFIX),
                 # Each run names its batch explicitly; bookmarks would skip a rerun.
                 "--job-bookmark-option": "job-bookmark-disable",
             },
         )
-        self._acknowledge_wildcards(stack, [landing_bucket, reference_bucket, curated_bucket])
+        self._acknowledge_wildcards(
+            script.bucket.arn_for_objects("*"), [landing_bucket, reference_bucket, curated_bucket]
+        )
         self.job_name = self.job.ref
         self.job_arn = stack.format_arn(service="glue", resource="job", resource_name=self.job_name)
 
-    def _acknowledge_wildcards(self, stack: Stack, buckets: list[s3.IBucket]) -> None:
+    def _acknowledge_wildcards(self, assets_objects_arn: str, buckets: list[s3.IBucket]) -> None:
+        """Each finding id is rendered from the ARN granted, so it holds with or without an
+        account and region (cdk deploy synthesizes with both)."""
         grants = "CDK grant_read/grant_read_write on the job's own buckets and key"
+        iam5 = "AwsSolutions-IAM5"
         acknowledge(
             self.role,
             {
@@ -194,15 +214,13 @@ class JoinGlueJob(Construct):
                     "keys known only at run time; the grant is limited to this one bucket."
                     for bucket in buckets
                 },
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-"
-                "<AWS::AccountId>-<AWS::Region>/*]": "Read access to the job's script and package "
-                "assets, as granted by Asset.grant_read (CDK bootstrap assets bucket).",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:"
-                f"<AWS::AccountId>:table/{self.database_name}/*]": "The job creates and updates "
+                resource_finding(self, iam5, assets_objects_arn): "Read access to the job's "
+                "script and package assets, as granted by Asset.grant_read (CDK bootstrap "
+                "assets bucket).",
+                resource_finding(self, iam5, self._tables_arn): "The job creates and updates "
                 "its output table and partitions inside its own database only.",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-                "<AWS::AccountId>:log-group:/aws-glue/*]": "Glue names its continuous-logging "
-                "log groups per security configuration and run under /aws-glue/.",
+                resource_finding(self, iam5, self._log_groups_arn): "Glue names its log groups "
+                "per security configuration and run under /aws-glue/.",
                 "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData supports no "
                 "resource-level permissions; a condition limits it to the Glue namespace.",
             },
@@ -228,15 +246,13 @@ class JoinGlueJob(Construct):
                     stack.format_arn(
                         service="glue", resource="database", resource_name=self.database_name
                     ),
-                    stack.format_arn(
-                        service="glue", resource="table", resource_name=f"{self.database_name}/*"
-                    ),
+                    self._tables_arn,
                 ],
             )
         )
 
-    def _grant_logs_and_metrics(self, stack: Stack) -> None:
-        """Continuous logging and job metrics, as Glue's managed role would grant them."""
+    def _grant_logs_and_metrics(self) -> None:
+        """Job logs and metrics, as Glue's managed role would grant them."""
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
@@ -245,14 +261,7 @@ class JoinGlueJob(Construct):
                     "logs:PutLogEvents",
                     "logs:AssociateKmsKey",
                 ],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws-glue/*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
+                resources=[self._log_groups_arn],
             )
         )
         self.role.add_to_policy(

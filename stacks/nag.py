@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_s3 as s3
@@ -27,6 +29,39 @@ def objects_wildcard_finding(bucket: s3.IBucket) -> str:
         raise TypeError(f"{bucket.node.path} has no CloudFormation resource of its own")
     logical_id = Stack.of(bucket).resolve(resource.logical_id)
     return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]"
+
+
+def resource_finding(scope: IConstruct, rule: str, resource: str) -> str:
+    """The finding id cdk-nag reports for ``resource`` (an ARN, tokens allowed) under ``rule``.
+
+    Rendered from the resolved value the way cdk-nag flattens it, so one acknowledgment holds
+    for an environment-agnostic stack (``arn:<AWS::Partition>:...:<AWS::AccountId>:...``) and
+    an environment-specific one (``arn:aws:...:111111111111:...``) alike, and names exactly the
+    ARN the policy grants: nothing wider.
+    """
+    return f"{rule}[Resource::{_flatten(Stack.of(scope).resolve(resource))}]"
+
+
+# ${Name} in an Fn::Sub string; ${!Literal} stays literal.
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def _flatten(value: Any) -> str:
+    """cdk-nag's text for a resolved CloudFormation value: Ref X -> <X>, GetAtt -> <Id.Attr>."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, argument),) = value.items()
+        if key == "Ref":
+            return f"<{argument}>"
+        if key == "Fn::GetAtt":
+            return f"<{argument[0]}.{argument[1]}>"
+        if key == "Fn::Join":
+            separator, parts = argument
+            return str(separator).join(_flatten(part) for part in parts)
+        if key == "Fn::Sub" and isinstance(argument, str):
+            return _SUB_VARIABLE.sub(lambda m: f"<{m.group(1)}>", argument).replace("${!", "${")
+    raise ValueError(f"cannot render {value!r} as a cdk-nag finding")
 
 
 # Action wildcards that CDK's grant_read / grant_read_write / grant_delete and Key grants emit.

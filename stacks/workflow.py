@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -41,7 +41,9 @@ from stacks.config import StageConfig, StageConfigError, WorkflowSettings
 from stacks.log_retention import retention_days
 from stacks.nag import acknowledge
 
-# Glue start errors worth another try: capacity, throttling and Glue-side faults.
+# Glue start errors worth another try: capacity, throttling and Glue-side faults. With job run
+# queuing on, a run beyond max_concurrent_runs waits in Glue's queue instead; the retries still
+# cover a start Glue refuses (account-wide limits, a full queue) and Glue's own faults.
 GLUE_TRANSIENT_ERRORS = (
     "Glue.ConcurrentRunsExceededException",
     "Glue.ThrottlingException",
@@ -141,6 +143,7 @@ class EtlWorkflow(Construct):
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
+            log_group_name=self._log_group_name(),
             retention=retention_days(config.log_retention_days),
             removal_policy=RemovalPolicy.RETAIN if config.is_retained else RemovalPolicy.DESTROY,
         )
@@ -626,6 +629,23 @@ class EtlWorkflow(Construct):
                 resources=[self._landing_bucket.bucket_arn],
                 conditions={"StringNotLike": {"s3:prefix": [f"{landing_prefix}*"]}},
             )
+        )
+
+    def _log_group_name(self) -> str:
+        """``/aws/vendedlogs/states/<stack name>-<stack id suffix>``.
+
+        Step Functions wants its log groups under ``/aws/vendedlogs/`` so that the CloudWatch
+        Logs resource policy it maintains stays within its size limit. The suffix of the
+        stack's id is new for every stack instance: a stage deployed again after a destroy does
+        not collide with the log group its predecessor retained (prod).
+        """
+        stack = Stack.of(self)
+        return Fn.join(
+            "",
+            [
+                f"/aws/vendedlogs/states/{stack.stack_name}-",
+                Fn.select(2, Fn.split("/", Aws.STACK_ID)),
+            ],
         )
 
     def _check_time_budget(self) -> None:
