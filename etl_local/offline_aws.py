@@ -345,16 +345,21 @@ def succeed_every_run(run: GlueJobRun) -> GlueRunOutcome:
 
 @dataclass
 class GlueRunLog:
-    """What the hook saw: runs in start order with their outcomes, and refused starts."""
+    """What the hook saw: runs in start order with their outcomes, refused and queued starts."""
 
     runs: list[GlueJobRun] = field(default_factory=list)
     outcomes: dict[str, GlueRunOutcome] = field(default_factory=dict)
     refused_starts: int = 0
+    # Runs that waited in the job run queue (WAITING) because the job was at capacity.
+    queued_runs: int = 0
 
 
 @contextmanager
 def glue_job_runs(
-    handler: GlueRunHandler = succeed_every_run, *, refuse_first_starts: int = 0
+    handler: GlueRunHandler = succeed_every_run,
+    *,
+    refuse_first_starts: int = 0,
+    queue_runs_beyond_capacity: bool = False,
 ) -> Iterator[GlueRunLog]:
     """Decide how moto's Glue job runs end, for runs started inside the block.
 
@@ -364,6 +369,10 @@ def glue_job_runs(
       ends in the returned outcome's state and ErrorMessage. A handler that raises ends its run
       FAILED with the exception as ErrorMessage. The local runner's handler runs the real Glue
       script and returns :meth:`GlueRunOutcome.succeeded` or :meth:`GlueRunOutcome.failed`.
+    - A start beyond the job's ``MaxConcurrentRuns`` fails with moto's
+      ``ConcurrentRunsExceededException``, unless ``queue_runs_beyond_capacity`` (the job's
+      ``JobRunQueuingEnabled``): then the run is WAITING, as in Glue's job run queue, and
+      starts when a run of the job ends, oldest first.
     - On exit, waits for the handlers still working.
 
     Works by wrapping ``moto.glue.models.FakeJob.start_job_run`` and letting it create
@@ -372,20 +381,49 @@ def glue_job_runs(
     log = GlueRunLog()
     workers: list[threading.Thread] = []
     original_start = glue_models.FakeJob.start_job_run
+    # Starts, ends and promotions out of the queue see one consistent count of running runs.
+    capacity = threading.Lock()
+    queues: dict[str, list[tuple[GlueJobRun, Any]]] = {}
 
-    def start_job_run(job: Any, **kwargs: Any) -> str:
-        if log.refused_starts < refuse_first_starts:
-            log.refused_starts += 1
-            raise ConcurrentRunsExceededException(f"Job with name {job.name} already running")
-        run_id: str = original_start(job, **kwargs)
-        fake_run = next(r for r in job.job_runs if r.job_run_id == run_id)
-        run = GlueJobRun(job.name, run_id, dict(fake_run.arguments or {}))
-        log.runs.append(run)
-        worker = threading.Thread(
-            target=_finish_run, args=(handler, run, fake_run, log), name=f"glue-run-{run_id[:12]}"
-        )
+    def begin(run: GlueJobRun, fake_run: Any) -> None:
+        worker = threading.Thread(target=work, args=(run, fake_run), name=f"glue-run-{run.run_id[:12]}")
         workers.append(worker)
         worker.start()
+
+    def work(run: GlueJobRun, fake_run: Any) -> None:
+        outcome = _outcome_of(handler, run)
+        with capacity:
+            log.outcomes[run.run_id] = outcome
+            fake_run.finish(outcome)
+            queue = queues.get(run.job_name)
+            promoted = queue.pop(0) if queue else None
+            if promoted is not None:
+                promoted[1].leave_queue()
+        if promoted is not None:
+            begin(*promoted)
+
+    def start_job_run(job: Any, **kwargs: Any) -> str:
+        with capacity:
+            if log.refused_starts < refuse_first_starts:
+                log.refused_starts += 1
+                raise ConcurrentRunsExceededException(f"Job with name {job.name} already running")
+            try:
+                run_id: str = original_start(job, **kwargs)
+                queued = False
+            except ConcurrentRunsExceededException:
+                if not queue_runs_beyond_capacity:
+                    raise
+                run_id = _start_beyond_capacity(original_start, job, kwargs)
+                queued = True
+            fake_run = next(r for r in job.job_runs if r.job_run_id == run_id)
+            run = GlueJobRun(job.name, run_id, dict(fake_run.arguments or {}))
+            log.runs.append(run)
+            if queued:
+                fake_run.enter_queue()
+                queues.setdefault(job.name, []).append((run, fake_run))
+                log.queued_runs += 1
+                return run_id
+        begin(run, fake_run)
         return run_id
 
     with (
@@ -395,18 +433,26 @@ def glue_job_runs(
         try:
             yield log
         finally:
-            for worker in workers:
+            for worker in workers:  # a worker may start another (promoted) before it ends
                 worker.join()
 
 
-def _finish_run(handler: GlueRunHandler, run: GlueJobRun, fake_run: Any, log: GlueRunLog) -> None:
+def _start_beyond_capacity(start: Callable[..., str], job: Any, kwargs: dict[str, Any]) -> str:
+    """moto's StartJobRun with its MaxConcurrentRuns check lifted, for a run that will wait."""
+    limit = job.execution_property.get("MaxConcurrentRuns", 1)
+    job.execution_property = {**job.execution_property, "MaxConcurrentRuns": len(job.job_runs) + 1}
     try:
-        outcome = handler(run)
+        return start(job, **kwargs)
+    finally:
+        job.execution_property = {**job.execution_property, "MaxConcurrentRuns": limit}
+
+
+def _outcome_of(handler: GlueRunHandler, run: GlueJobRun) -> GlueRunOutcome:
+    try:
+        return handler(run)
     except Exception as error:  # the run fails with the script's error, as on Glue
         last_line = traceback.format_exception_only(error)[-1].strip()
-        outcome = GlueRunOutcome.failed(last_line)
-    log.outcomes[run.run_id] = outcome
-    fake_run.finish(outcome)
+        return GlueRunOutcome.failed(last_line)
 
 
 class _ControlledJobRun(FakeJobRun):
@@ -415,10 +461,20 @@ class _ControlledJobRun(FakeJobRun):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._outcome: GlueRunOutcome | None = None
+        self._waiting = False
 
     @property
     def status(self) -> str:
-        return "RUNNING" if self._outcome is None else self._outcome.state
+        if self._outcome is not None:
+            return self._outcome.state
+        return "WAITING" if self._waiting else "RUNNING"
+
+    def enter_queue(self) -> None:
+        """WAITING in the job run queue: not counted against MaxConcurrentRuns."""
+        self._waiting = True
+
+    def leave_queue(self) -> None:
+        self._waiting = False
 
     @status.setter
     def status(self, value: str) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import shutil
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -111,6 +111,11 @@ def running_emulator(workdir: Path, *, attempts: int = 3) -> Iterator[Emulator]:
         log_path = workdir / "emulator.log"
         env = emulator_environment(os.environ, port=port, node_bin=node_bin())
         env["SFN_WAIT_SCALE"] = str(WAIT_SCALE)
+        # Its PID file and the Lambda workers' folders go here, not into the shared /tmp.
+        scratch = workdir / "emulator-tmp"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+        env["TMPDIR"] = str(scratch)
         with log_path.open("w") as log:
             process = subprocess.Popen(
                 [str(python), str(LAUNCHER)],
@@ -132,7 +137,8 @@ def running_emulator(workdir: Path, *, attempts: int = 3) -> Iterator[Emulator]:
                     f"ends with:\n{_tail(log_path)}"
                 )
         finally:
-            stop(process, port)
+            stop(process)
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], endpoint: str) -> bool:
@@ -149,7 +155,7 @@ def _wait_until_ready(process: subprocess.Popen[bytes], endpoint: str) -> bool:
     return False
 
 
-def stop(process: subprocess.Popen[bytes], port: int) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     """Stop the emulator's process group by its PID: SIGTERM, then SIGKILL after 10 s."""
     if process.poll() is None:
         try:
@@ -165,8 +171,6 @@ def stop(process: subprocess.Popen[bytes], port: int) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    # ministack writes <tmp>/ministack-<port>.pid in the foreground and leaves it on SIGKILL.
-    Path(tempfile.gettempdir(), f"ministack-{port}.pid").unlink(missing_ok=True)
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -11,6 +11,7 @@ from stacks.alerts import PipelineAlerts
 from stacks.config import StageConfig
 from stacks.glue_job import JoinGlueJob
 from stacks.monitoring import PipelineMonitoring
+from stacks.provider_logs import manage_provider_log_groups
 from stacks.storage import PipelineStorage
 from stacks.trigger import BatchTrigger
 from stacks.workflow import EtlWorkflow
@@ -66,6 +67,7 @@ class EtlStack(Stack):
             dead_letter_queue=self.trigger.dead_letter_queue,
             glue_job_name=self.glue_job.job_name,
         )
+        manage_provider_log_groups(self, config=config)
         self._outputs()
 
     def _outputs(self) -> None:

@@ -19,8 +19,13 @@ from join_job.pipeline_config import (
     parse_pipeline_config_json,
 )
 from stacks.app_builder import PROJECT_ROOT
-from stacks.config import StageConfigError, load_stage_config, parse_stage_config
-from tests.infra.conftest import CDK_CONTEXT, PIPELINE_CONFIG
+from stacks.config import (
+    FLEX_START_WAIT_MINUTES,
+    StageConfigError,
+    load_stage_config,
+    parse_stage_config,
+)
+from tests.infra.conftest import CDK_CONTEXT, PIPELINE_CONFIG, SYNTH_ONLY_EMAIL
 
 PIPELINE: dict[str, Any] = json.loads(PIPELINE_CONFIG.read_text())
 
@@ -36,9 +41,15 @@ def test_shipped_configs_are_valid() -> None:
     assert [j.name for j in pipeline.joins] == ["airlines", "planes", "airports"]
     assert pipeline.joins[2].on == (("dest", "faa"),)
     for stage in CDK_CONTEXT["stages"]:
-        config = load_stage_config(stage, CDK_CONTEXT["stages"], PIPELINE_CONFIG)
+        config = load_stage_config(
+            stage, CDK_CONTEXT["stages"], PIPELINE_CONFIG, synth_only_email=SYNTH_ONLY_EMAIL
+        )
         assert config.stage == stage
-    assert load_stage_config("prod", CDK_CONTEXT["stages"], PIPELINE_CONFIG).is_retained
+    prod = load_stage_config(
+        "prod", CDK_CONTEXT["stages"], PIPELINE_CONFIG, synth_only_email=SYNTH_ONLY_EMAIL
+    )
+    assert prod.is_retained
+    assert prod.notification_email == SYNTH_ONLY_EMAIL  # cdk.json ships no real address
 
 
 def test_pipeline_config_round_trips_through_the_glue_argument() -> None:
@@ -124,6 +135,19 @@ PIPELINE_OBJECT = load_pipeline_config(PIPELINE_CONFIG)
         ({"glue": {"workers": 3}}, r"stages\.dev\.glue: unknown setting 'workers'"),
         ({"trigger": {"landing_prefix": "incoming"}}, r"trigger\.landing_prefix: 'incoming' must"),
         ({"trigger": {"reserved_concurrency": 0}}, r"trigger\.reserved_concurrency: must be >= 1"),
+        (
+            {"notification_email": "data-alerts@example.com"},
+            r"stages\.dev\.notification_email: 'data-alerts@example\.com' is a placeholder",
+        ),
+        (
+            {"notification_email": "oncall@alerts.example.org"},
+            r"notification_email: 'oncall@alerts\.example\.org' is a placeholder",
+        ),
+        (
+            {"glue": {"timeout_minutes": 60}, "workflow": {"glue_task_timeout_minutes": 80}},
+            r"glue_task_timeout_minutes: 80 is shorter than glue\.timeout_minutes \(60\) \+ "
+            r"workflow\.glue_queue_minutes \(30\) = 90",
+        ),
         ({"colour": "blue"}, r"stages\.dev: unknown setting 'colour'"),
     ],
 )
@@ -159,3 +183,99 @@ def test_synth_with_bad_config_exits_with_one_clear_message(tmp_path: Path) -> N
         "address" in result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def _prod_settings(**changes: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(CDK_CONTEXT["stages"]["prod"])
+    raw.update(changes)
+    return raw
+
+
+def test_prod_without_an_alert_address_fails_naming_the_field() -> None:
+    with pytest.raises(
+        StageConfigError, match=r"stages\.prod\.notification_email: stage 'prod' requires a real"
+    ):
+        parse_stage_config("prod", _prod_settings(), PIPELINE_OBJECT)
+
+
+def test_prod_with_the_example_com_placeholder_fails_naming_the_field() -> None:
+    with pytest.raises(
+        StageConfigError, match=r"stages\.prod\.notification_email: .*example\.com.* placeholder"
+    ):
+        parse_stage_config(
+            "prod", _prod_settings(notification_email="data-alerts@example.com"), PIPELINE_OBJECT
+        )
+
+
+def test_prod_takes_a_real_address_and_ignores_the_synth_only_one() -> None:
+    config = parse_stage_config(
+        "prod",
+        _prod_settings(notification_email="data-alerts@acme-corp.com"),
+        PIPELINE_OBJECT,
+        synth_only_email=SYNTH_ONLY_EMAIL,
+    )
+    assert config.notification_email == "data-alerts@acme-corp.com"
+
+
+def test_synth_only_address_must_be_undeliverable_and_fills_only_required_stages() -> None:
+    with pytest.raises(StageConfigError, match=r"synth_only_notification_email: .* \.invalid"):
+        parse_stage_config(
+            "prod", _prod_settings(), PIPELINE_OBJECT, synth_only_email="me@acme-corp.com"
+        )
+    dev = parse_stage_config("dev", {}, PIPELINE_OBJECT, synth_only_email=SYNTH_ONLY_EMAIL)
+    assert dev.notification_email is None
+
+
+def test_flex_task_timeout_must_cover_the_capacity_wait() -> None:
+    flex = {"glue": {"execution_class": "FLEX", "timeout_minutes": 30}}
+    # 30 (run) + 0 (queue) + 20 (FLEX wait) = 50: 45 is too short, as dev had it.
+    with pytest.raises(
+        StageConfigError,
+        match=r"stages\.dev\.workflow\.glue_task_timeout_minutes: 45 is shorter than "
+        r"glue\.timeout_minutes \(30\) \+ workflow\.glue_queue_minutes \(0\) \+ the FLEX start "
+        r"wait \(20\) = 50",
+    ):
+        parse_stage_config(
+            "dev",
+            {**flex, "workflow": {"glue_task_timeout_minutes": 45, "glue_queue_minutes": 0}},
+            PIPELINE_OBJECT,
+        )
+    config = parse_stage_config(
+        "dev",
+        {**flex, "workflow": {"glue_task_timeout_minutes": 50, "glue_queue_minutes": 0}},
+        PIPELINE_OBJECT,
+    )
+    assert config.workflow.glue_task_timeout_minutes == 30 + FLEX_START_WAIT_MINUTES
+    # The same timings on STANDARD need no capacity wait.
+    parse_stage_config(
+        "dev",
+        {"glue": {"timeout_minutes": 30}, "workflow": {"glue_task_timeout_minutes": 30,
+                                                        "glue_queue_minutes": 0}},
+        PIPELINE_OBJECT,
+    )
+
+
+def test_no_shipped_stage_reserves_lambda_concurrency() -> None:
+    """Lambda keeps 100 executions unreserved: a reservation fails on new, small accounts."""
+    for stage, settings in CDK_CONTEXT["stages"].items():
+        assert "reserved_concurrency" not in settings.get("trigger", {}), stage
+
+
+def test_app_without_the_prod_address_exits_naming_the_field(tmp_path: Path) -> None:
+    """`cdk deploy -c stage=prod` on a clone whose cdk.json names no address fails at synth."""
+    context = {**CDK_CONTEXT, "stage": "prod"}
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "app.py")],
+        env={
+            "CDK_CONTEXT_JSON": json.dumps(context),
+            "CDK_OUTDIR": str(tmp_path),
+            "CDK_DEFAULT_ACCOUNT": "111111111111",
+            "CDK_DEFAULT_REGION": "eu-west-1",
+            "PATH": os.environ["PATH"],
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Invalid configuration: stages.prod.notification_email" in result.stderr

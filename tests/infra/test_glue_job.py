@@ -45,13 +45,17 @@ def test_job_default_arguments_carry_config_paths_logging_and_metrics(
     dev_template: Template,
 ) -> None:
     args = _job(dev_template)["DefaultArguments"]
+    for flag in ("--enable-metrics", "--enable-observability-metrics", "--enable-job-insights"):
+        assert args[flag] == "true", flag
+    # Glue 5.0 ignores the continuous-logging flags (all 5.0 jobs log in real time), and the
+    # job writes the catalog through boto3: Spark's Data Catalog client would need
+    # glue:GetDatabase on "default" ("Unable to verify existence of default database").
     for flag in (
         "--enable-continuous-cloudwatch-log",
-        "--enable-metrics",
-        "--enable-observability-metrics",
+        "--enable-continuous-log-filter",
         "--enable-glue-datacatalog",
     ):
-        assert args[flag] == "true", flag
+        assert flag not in args, flag
     assert json.loads(args["--pipeline_config"])["dataset"] == "flights"
     assert json.dumps(args["--output_path"]).count("StorageCuratedBucket") == 1
     assert json.dumps(args["--reference_path"]).count("StorageReferenceBucket") == 1
@@ -144,3 +148,22 @@ def test_catalog_database_points_at_the_curated_dataset(dev_template: Template) 
         },
     )
     assert "StorageCuratedBucket" in json.dumps(location.as_object())
+
+
+def test_runs_beyond_max_concurrency_queue_instead_of_failing(
+    dev_template: Template, prod_template: Template
+) -> None:
+    for template in (dev_template, prod_template):
+        job = _job(template)
+        assert job["JobRunQueuingEnabled"] is True
+        assert job["ExecutionProperty"]["MaxConcurrentRuns"] >= 1
+
+
+def test_catalog_database_follows_the_stage_removal_policy(
+    dev_template: Template, prod_template: Template
+) -> None:
+    """The job's table lives in this database, so it goes (dev) or stays (prod) with it."""
+    for template, policy in ((dev_template, "Delete"), (prod_template, "Retain")):
+        (database,) = template.find_resources("AWS::Glue::Database").values()
+        assert database["DeletionPolicy"] == policy
+        assert database["UpdateReplacePolicy"] == policy

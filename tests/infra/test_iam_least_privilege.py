@@ -46,11 +46,12 @@ def _as_list(value: Any) -> list[Any]:
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_no_action_wildcards_and_no_unexplained_star_resources(
-    templates: dict[str, dict[str, Any]], stage: str
+    every_form_templates: dict[str, dict[str, Any]], stage: str
 ) -> None:
+    """In both synth forms (with and without an account and region)."""
     problems = []
     checked = 0
-    for logical_id, statement in _statements(templates[stage]):
+    for logical_id, statement in _statements(every_form_templates[stage]):
         if statement["Effect"] != "Allow":
             continue
         checked += 1

@@ -40,3 +40,24 @@ def test_total_timeout_comes_from_the_stage_config(templates: dict[str, dict[str
         text = "".join(p if isinstance(p, str) else json.dumps(p) for p in parts)
         minutes = CDK_CONTEXT["stages"][stage]["workflow"]["execution_timeout_minutes"]
         assert f'"TimeoutSeconds":{minutes * 60}' in text.replace(" ", ""), stage
+
+
+def test_log_group_is_named_under_vendedlogs_and_unique_per_stack(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    """Step Functions wants /aws/vendedlogs/ (resource-policy size limit); the stack id's
+    suffix lets a stage be deployed again next to the group a destroyed one retained."""
+    for stage, template in templates.items():
+        (machine,) = resources_of_type(template, "AWS::StepFunctions::StateMachine").values()
+        destination = machine["Properties"]["LoggingConfiguration"]["Destinations"][0]
+        log_group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        name = template["Resources"][log_group_id]["Properties"]["LogGroupName"]
+        assert name == {
+            "Fn::Join": [
+                "",
+                [
+                    f"/aws/vendedlogs/states/EtlPipeline-{stage}-",
+                    {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]},
+                ],
+            ]
+        }, stage

@@ -138,3 +138,26 @@ def test_prod_retains_buckets_and_keys(prod_template: Template) -> None:
 def test_bucket_names_are_generated_not_hard_coded(dev_template: Template) -> None:
     for logical_id, bucket in dev_template.find_resources("AWS::S3::Bucket").items():
         assert "BucketName" not in bucket["Properties"], logical_id
+
+
+def test_auto_delete_provider_logs_to_a_group_the_stack_owns(dev_template: Template) -> None:
+    """Else Lambda makes /aws/lambda/<provider>, kept forever after destroy (rehearsal found)."""
+    (handler_id,) = (
+        logical_id
+        for logical_id in dev_template.find_resources("AWS::Lambda::Function")
+        if logical_id.startswith("CustomS3AutoDeleteObjectsCustomResourceProviderHandler")
+    )
+    groups = dev_template.find_resources(
+        "AWS::Logs::LogGroup",
+        {
+            "Properties": {
+                "LogGroupName": {"Fn::Join": ["", ["/aws/lambda/", {"Ref": handler_id}]]},
+                "RetentionInDays": 14,
+            },
+            "DeletionPolicy": "Delete",
+        },
+    )
+    assert len(groups) == 1
+    (group_id,) = groups
+    for logical_id, resource in dev_template.find_resources("Custom::S3AutoDeleteObjects").items():
+        assert group_id in resource["DependsOn"], logical_id

@@ -36,7 +36,7 @@ from etl_local.offline_aws import (
     succeed_every_run,
 )
 from stacks.app_builder import PROJECT_ROOT, stack_name
-from tests.infra.conftest import synth_app
+from tests.infra.conftest import resources_of_type, synth_app
 
 LANDING_BUCKET = "etl-landing-test"
 GLUE_JOB_NAME = "join-job"
@@ -137,9 +137,23 @@ class OfflineWorkflow:
 WorkflowFactory = Callable[..., OfflineWorkflow]
 
 
+def deployed_job_properties(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The Glue job's properties as the stage deploys them (capacity, run queuing)."""
+    (job,) = resources_of_type(template, "AWS::Glue::Job").values()
+    properties: dict[str, Any] = job["Properties"]
+    return properties
+
+
 @pytest.fixture
-def offline_workflow(definitions: dict[str, StateMachineDefinition]) -> Iterator[WorkflowFactory]:
-    """``offline_workflow(stage=QUIET, glue=handler, refuse_first_starts=0)``: a fresh harness."""
+def offline_workflow(
+    definitions: dict[str, StateMachineDefinition],
+    workflow_templates: dict[str, dict[str, Any]],
+) -> Iterator[WorkflowFactory]:
+    """``offline_workflow(stage=QUIET, glue=handler, refuse_first_starts=0)``: a fresh harness.
+
+    The Glue job has the deployed job's MaxConcurrentRuns, and runs beyond it wait in a queue
+    exactly when the deployed job enables job run queuing.
+    """
     with ExitStack() as stack:
 
         def build(
@@ -147,9 +161,14 @@ def offline_workflow(definitions: dict[str, StateMachineDefinition]) -> Iterator
             glue: GlueRunHandler = succeed_every_run,
             refuse_first_starts: int = 0,
         ) -> OfflineWorkflow:
+            job = deployed_job_properties(workflow_templates[stage])
             stack.enter_context(executing_aws())
             glue_runs = stack.enter_context(
-                glue_job_runs(glue, refuse_first_starts=refuse_first_starts)
+                glue_job_runs(
+                    glue,
+                    refuse_first_starts=refuse_first_starts,
+                    queue_runs_beyond_capacity=job.get("JobRunQueuingEnabled") is True,
+                )
             )
             boto3.client("s3", region_name=DEFAULT_REGION).create_bucket(Bucket=LANDING_BUCKET)
             created_topic = boto3.client("sns", region_name=DEFAULT_REGION).create_topic(
@@ -161,7 +180,7 @@ def offline_workflow(definitions: dict[str, StateMachineDefinition]) -> Iterator
                 Role=f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/glue-job",
                 Command={"Name": "glueetl", "ScriptLocation": "s3://assets/job.py"},
                 DefaultArguments={"--catalog_database": ""},
-                ExecutionProperty={"MaxConcurrentRuns": 3},
+                ExecutionProperty=job["ExecutionProperty"],
             )
             return OfflineWorkflow(
                 state_machine_arn=create_state_machine(definitions[stage], name=stage),

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from functools import partial
 
-from etl_local.offline_aws import DEFAULT_REGION, GlueJobRun, GlueRunOutcome
+import threading
+import time
+
+from etl_local.offline_aws import (
+    DEFAULT_REGION,
+    GlueJobRun,
+    GlueRunOutcome,
+    start_execution,
+    wait_for_execution,
+)
 from stacks.workflow import STABILITY_LISTING_MAX_KEYS
 from tests.workflow.conftest import (
     GATE_CHECKS,
@@ -192,6 +201,46 @@ def test_concurrent_runs_error_is_retried_then_the_batch_succeeds(
     assert len(workflow.glue_runs.runs) == 1
     failures = [e["taskFailedEventDetails"] for e in result.events if e["type"] == "TaskFailed"]
     assert [f["error"] for f in failures] == ["Glue.ConcurrentRunsExceededException"]
+    assert workflow.inbox.alerts() == []
+
+
+def test_backfill_of_30_batches_at_once_all_succeed_through_the_job_run_queue(
+    offline_workflow: WorkflowFactory,
+) -> None:
+    """More batches than MaxConcurrentRuns wait in Glue's queue instead of failing to start."""
+    running, most_running = 0, 0
+    lock = threading.Lock()
+
+    def one_run_at_a_time_per_slot(run: GlueJobRun) -> GlueRunOutcome:
+        nonlocal running, most_running
+        with lock:
+            running += 1
+            most_running = max(most_running, running)
+        time.sleep(0.3)
+        with lock:
+            running -= 1
+        return GlueRunOutcome.succeeded()
+
+    workflow = offline_workflow(glue=one_run_at_a_time_per_slot)
+    batches = [f"backfill-{day:02d}" for day in range(1, 31)]
+    for batch in batches:
+        workflow.upload(f"incoming/{batch}/part-1.csv")
+        workflow.upload(f"incoming/{batch}/_SUCCESS", b"")
+    started = [
+        start_execution(workflow.state_machine_arn, folder_batch(batch), name=batch)
+        for batch in batches
+    ]
+
+    results = [wait_for_execution(arn, timeout_seconds=120) for arn in started]
+
+    assert [r.status for r in results] == ["SUCCEEDED"] * 30
+    assert len(workflow.glue_runs.runs) == 30
+    assert workflow.glue_runs.queued_runs > 0  # the burst really exceeded the job's capacity
+    assert most_running <= 3  # MaxConcurrentRuns of the deployed job
+    refused = [
+        e for r in results for e in r.events if e["type"] == "TaskFailed"
+    ]
+    assert refused == []
     assert workflow.inbox.alerts() == []
 
 

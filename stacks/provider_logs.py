@@ -1,0 +1,45 @@
+"""Log groups for the Lambda functions CDK adds by itself (custom resource providers)."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnResource, CustomResourceProviderBase, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_logs as logs
+
+from stacks.config import StageConfig
+from stacks.log_retention import retention_days
+
+
+def manage_provider_log_groups(stack: Stack, *, config: StageConfig) -> list[logs.LogGroup]:
+    """Give each custom resource provider's function a log group that the stack owns.
+
+    Without one, Lambda creates ``/aws/lambda/<function>`` on the first invocation: it never
+    expires and outlives ``cdk destroy`` (the deploy rehearsal found dev's auto-delete-objects
+    provider's group left behind). The group takes the stage's retention and removal policy,
+    and every custom resource waits for it, so the provider's first log line lands in it.
+    """
+    removal = RemovalPolicy.RETAIN if config.is_retained else RemovalPolicy.DESTROY
+    groups = []
+    for provider in stack.node.children:
+        if not isinstance(provider, CustomResourceProviderBase):
+            continue
+        handler = provider.node.find_child("Handler")
+        if not isinstance(handler, CfnResource):
+            raise TypeError(f"{provider.node.path}/Handler is not a CloudFormation resource")
+        groups.append(
+            logs.LogGroup(
+                stack,
+                f"{provider.node.id.replace('Custom::', '')}LogGroup",
+                log_group_name=Fn.join("", ["/aws/lambda/", handler.ref]),
+                retention=retention_days(config.log_retention_days),
+                removal_policy=removal,
+            )
+        )
+    custom_resources = [
+        child
+        for child in stack.node.find_all()
+        if isinstance(child, CfnResource) and child.cfn_resource_type.startswith("Custom::")
+    ]
+    for resource in custom_resources:
+        for group in groups:
+            resource.add_dependency(group.node.default_child)  # type: ignore[arg-type]
+    return groups
