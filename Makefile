@@ -17,9 +17,11 @@ CDK := $(CURDIR)/node_modules/.bin/cdk
 # Stands in, for synth and tests only, for the alert address a stage requires (prod) while
 # cdk.json names none yet. On .invalid, which never receives mail; deploy and diff never pass it.
 SYNTH_ONLY_EMAIL := etl-alerts@synth-only.invalid
-PY_SOURCES := app.py stacks lambdas glue_jobs etl_local $(wildcard bench)
+PY_SOURCES := app.py stacks lambdas glue_jobs etl_local rehearsal $(wildcard bench)
+# The deploy rehearsal's AWS emulator lives in a venv of its own: it pins its own botocore.
+EMULATOR_VENV := .venv-emulator
 
-.PHONY: help setup test lint format synth deploy diff destroy demo bench rerun clean
+.PHONY: help setup test lint format synth deploy diff destroy demo bench rerun clean rehearse
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,12 +38,21 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(EMULATOR_VENV)/.installed: rehearsal/emulator-requirements.txt
+	@test -x $(EMULATOR_VENV)/bin/python || python3 -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r rehearsal/emulator-requirements.txt
+	@touch $@
+
 .node/.installed:
 	npm install --prefix .node --no-save --no-audit --no-fund --loglevel=error node-linux-$(NODE_ARCH)@$(NODE_VERSION)
 	@touch $@
 
-test: setup lint synth ## Lint, synth every stage, run every test
+test: setup lint synth ## Lint, synth every stage, run every test, rehearse the deploy
 	$(PYTHON) -m pytest
+	$(MAKE) rehearse
+
+rehearse: setup $(EMULATOR_VENV)/.installed ## Deploy dev into a local AWS emulator, drive it, destroy it
+	$(PYTHON) -m rehearsal.run --stage dev
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
@@ -75,4 +86,4 @@ bench: setup ## Benchmarks; results go to bench/RESULTS.md
 	$(PYTHON) -m bench.run
 
 clean: ## Remove generated files (keeps the venv and node_modules)
-	rm -rf cdk.out .demo bench/.data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .demo .rehearsal bench/.data .pytest_cache .mypy_cache .ruff_cache

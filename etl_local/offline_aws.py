@@ -386,7 +386,9 @@ def glue_job_runs(
     queues: dict[str, list[tuple[GlueJobRun, Any]]] = {}
 
     def begin(run: GlueJobRun, fake_run: Any) -> None:
-        worker = threading.Thread(target=work, args=(run, fake_run), name=f"glue-run-{run.run_id[:12]}")
+        worker = threading.Thread(
+            target=work, args=(run, fake_run), name=f"glue-run-{run.run_id[:12]}"
+        )
         workers.append(worker)
         worker.start()
 
@@ -469,18 +471,18 @@ class _ControlledJobRun(FakeJobRun):
             return self._outcome.state
         return "WAITING" if self._waiting else "RUNNING"
 
+    @status.setter
+    def status(self, value: str) -> None:
+        if value not in _GLUE_END_STATES:
+            raise ValueError(f"a controlled Glue job run can only end, not become {value!r}")
+        self.finish(GlueRunOutcome(value))
+
     def enter_queue(self) -> None:
         """WAITING in the job run queue: not counted against MaxConcurrentRuns."""
         self._waiting = True
 
     def leave_queue(self) -> None:
         self._waiting = False
-
-    @status.setter
-    def status(self, value: str) -> None:
-        if value not in _GLUE_END_STATES:
-            raise ValueError(f"a controlled Glue job run can only end, not become {value!r}")
-        self.finish(GlueRunOutcome(value))
 
     def finish(self, outcome: GlueRunOutcome) -> None:
         self.completed_on = self.modified_on = utcnow()

@@ -7,10 +7,11 @@ stopping it by its PID also stops the Lambda workers it spawned.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -53,7 +54,7 @@ class Emulator:
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` that talks to the emulator only."""
         return boto3.client(
-            service,  # type: ignore[call-overload]
+            service,
             endpoint_url=self.endpoint,
             region_name=REGION,
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -71,7 +72,7 @@ class Emulator:
 
     def configure(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """POST runtime settings to the emulator's admin endpoint; returns what it applied."""
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 (http on the loopback emulator)
             f"{self.endpoint}/_ministack/config",
             data=json.dumps(settings).encode(),
             headers={"Content-Type": "application/json"},
@@ -117,7 +118,7 @@ def running_emulator(workdir: Path, *, attempts: int = 3) -> Iterator[Emulator]:
         scratch.mkdir()
         env["TMPDIR"] = str(scratch)
         with log_path.open("w") as log:
-            process = subprocess.Popen(
+            process = subprocess.Popen(  # noqa: S603 (the project's own emulator launcher)
                 [str(python), str(LAUNCHER)],
                 env=env,
                 cwd=workdir,
@@ -167,10 +168,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except ProcessLookupError:
             pass
     # The group may outlive its leader (a Lambda worker still busy): end it too.
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _tail(path: Path, lines: int = 20) -> str:

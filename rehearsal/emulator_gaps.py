@@ -65,7 +65,9 @@ NOT_BRIDGED = (
 # -- client side: how the rehearsal starts the emulator and talks to it ---------------------
 
 
-def emulator_environment(base: Mapping[str, str], *, port: int, node_bin: Path | None) -> dict:
+def emulator_environment(
+    base: Mapping[str, str], *, port: int, node_bin: Path | None
+) -> dict[str, Any]:
     """The emulator process's environment: loopback only, one port, the SDK for Node Lambdas."""
     env = dict(base)
     env.update(
@@ -84,7 +86,9 @@ def emulator_environment(base: Mapping[str, str], *, port: int, node_bin: Path |
     return env
 
 
-def glue_mock_config(state_machine_name: str, outcomes: Mapping[str, Mapping[str, Any]]) -> dict:
+def glue_mock_config(
+    state_machine_name: str, outcomes: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
     """GAP_GLUE_SYNC: the Step Functions Local mock configuration for ``RunGlueJob``.
 
     ``outcomes`` maps a test case to the MockedResponses entry RunGlueJob gets, by attempt
@@ -110,12 +114,16 @@ def _register_glue_security_configuration() -> None:
     from ministack.services import glue
     from ministack.services.cloudformation import provisioners
 
-    def call(operation: Callable[[dict], tuple], data: dict) -> None:
+    def call(
+        operation: Callable[[dict[str, Any]], tuple[int, Any, Any]], data: dict[str, Any]
+    ) -> None:
         status, _headers, body = operation(data)
         if status >= 400:
             raise ValueError(f"AWS::Glue::SecurityConfiguration: {body!r}")
 
-    def create(logical_id: str, props: dict, stack_name: str) -> tuple[str, dict]:
+    def create(
+        logical_id: str, props: dict[str, Any], stack_name: str
+    ) -> tuple[str, dict[str, Any]]:
         name = props.get("Name") or f"{stack_name}-{logical_id}"
         call(
             glue._create_security_configuration,
@@ -123,7 +131,7 @@ def _register_glue_security_configuration() -> None:
         )
         return name, {}
 
-    def delete(physical_id: str, props: dict) -> None:
+    def delete(physical_id: str, props: dict[str, Any]) -> None:
         call(glue._delete_security_configuration, {"Name": physical_id})
 
     provisioners._RESOURCE_HANDLERS["AWS::Glue::SecurityConfiguration"] = {
@@ -137,7 +145,7 @@ _LIST_INTEGERS = ("KeyCount", "MaxKeys")
 _LIST_BOOLEANS = ("IsTruncated",)
 
 
-def type_list_objects_result(result: dict) -> dict:
+def type_list_objects_result(result: dict[str, Any]) -> dict[str, Any]:
     """GAP_S3_SDK_TYPES: a listObjectsV2 result with the types the S3 model gives its members."""
     typed = dict(result)
     for name in _LIST_INTEGERS:
@@ -179,7 +187,9 @@ def _tag_buckets_from_template() -> None:
     handlers = provisioners._RESOURCE_HANDLERS["AWS::S3::Bucket"]
     create_bucket = provisioners._s3_create
 
-    def create(logical_id: str, props: dict, stack_name: str) -> tuple[str, dict]:
+    def create(
+        logical_id: str, props: dict[str, Any], stack_name: str
+    ) -> tuple[str, dict[str, Any]]:
         name, attributes = create_bucket(logical_id, props, stack_name)
         tags = {tag["Key"]: tag["Value"] for tag in props.get("Tags") or []}
         if tags:

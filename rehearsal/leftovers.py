@@ -36,13 +36,23 @@ def stage_leftovers(emulator: Emulator, stage: str) -> list[str]:
     scan("glue job", lambda: (j["Name"] for j in c("glue").get_jobs()["Jobs"]))
     scan(
         "glue security configuration",
-        lambda: (s["Name"] for s in c("glue").get_security_configurations()["SecurityConfigurations"]),
+        lambda: (
+            s["Name"] for s in c("glue").get_security_configurations()["SecurityConfigurations"]
+        ),
     )
     scan("logs", lambda: (g["logGroupName"] for g in c("logs").describe_log_groups()["logGroups"]))
-    scan("cloudwatch alarm", lambda: (a["AlarmName"] for a in c("cloudwatch").describe_alarms()["MetricAlarms"]))
-    scan("dashboard", lambda: (d["DashboardName"] for d in c("cloudwatch").list_dashboards()["DashboardEntries"]))
+    scan(
+        "cloudwatch alarm",
+        lambda: (a["AlarmName"] for a in c("cloudwatch").describe_alarms()["MetricAlarms"]),
+    )
+    scan(
+        "dashboard",
+        lambda: (d["DashboardName"] for d in c("cloudwatch").list_dashboards()["DashboardEntries"]),
+    )
     databases = [d["Name"] for d in c("glue").get_databases()["DatabaseList"]]
-    found.extend(f"glue database: {d}" for d in databases if d.endswith(f"_{stage.replace('-', '_')}"))
+    found.extend(
+        f"glue database: {d}" for d in databases if d.endswith(f"_{stage.replace('-', '_')}")
+    )
     found.extend(f"kms key: {k}" for k in _live_stage_keys(c("kms"), stage))
     return found
 

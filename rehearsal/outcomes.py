@@ -36,7 +36,9 @@ class Report:
     ) -> str:
         failed = [name for name, ok, _ in self.checks if not ok]
         lines = ["", "Rehearsal summary", "-----------------"]
-        lines += [f"{'PASS' if ok else 'FAIL'}  {name:<22} {detail}" for name, ok, detail in self.checks]
+        lines += [
+            f"{'PASS' if ok else 'FAIL'}  {name:<22} {detail}" for name, ok, detail in self.checks
+        ]
         lines += ["", f"Emulator gaps bridged ({len(gaps)}, all in rehearsal/emulator_gaps.py):"]
         lines += [f"  - {gap}" for gap in gaps]
         lines += ["Not rehearsed (the emulator cannot show it):"]
@@ -111,7 +113,9 @@ def _states_entered(emulator: Emulator, execution_arn: str) -> list[str]:
     events = emulator.client("stepfunctions").get_execution_history(
         executionArn=execution_arn, maxResults=1000
     )["events"]
-    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
+    ]
 
 
 def _trigger_metrics(emulator: Emulator, function_name: str) -> dict[str, int]:
@@ -151,10 +155,14 @@ def check_upload_path(
     )
     metrics = _wait_for(
         "the trigger to handle the three object-created events",
-        lambda: (m := _trigger_metrics(emulator, function))
-        and sum(m.get(k, 0) for k in ("ExecutionsStarted", "DuplicateDeliveries", "IgnoredObjects"))
-        >= 3
-        and m,
+        lambda: (
+            (m := _trigger_metrics(emulator, function))
+            and sum(
+                m.get(k, 0) for k in ("ExecutionsStarted", "DuplicateDeliveries", "IgnoredObjects")
+            )
+            >= 3
+            and m
+        ),
     )
     executions = sfn.list_executions(stateMachineArn=machine)["executions"]
     report.check(
@@ -199,23 +207,28 @@ OUTCOMES: dict[str, tuple[dict[str, Any], str, Callable[[str, dict[str, Any]], b
     "Succeeded": (
         {"0": {"Return": {"Id": "jr_rehearsal_ok", "JobRunState": "SUCCEEDED", "Attempt": 0}}},
         "SUCCEEDED",
-        lambda subject, m: subject.startswith("ETL batch succeeded")
-        and m["glue_job_run_id"] == "jr_rehearsal_ok",
+        lambda subject, m: (
+            subject.startswith("ETL batch succeeded") and m["glue_job_run_id"] == "jr_rehearsal_ok"
+        ),
     ),
     "Failed": (
         {"0": _failed_run("jr_rehearsal_failed", "FAILED", GLUE_ERROR_MESSAGE)},
         "FAILED",
-        lambda subject, m: subject.startswith("ETL batch FAILED")
-        and m["error"] == "Glue job run FAILED"
-        and m["cause"] == GLUE_ERROR_MESSAGE
-        and m["glue_job_run_id"] == "jr_rehearsal_failed",
+        lambda subject, m: (
+            subject.startswith("ETL batch FAILED")
+            and m["error"] == "Glue job run FAILED"
+            and m["cause"] == GLUE_ERROR_MESSAGE
+            and m["glue_job_run_id"] == "jr_rehearsal_failed"
+        ),
     ),
     "Timeout": (
         {"0": _failed_run("jr_rehearsal_timeout", "TIMEOUT", None)},
         "FAILED",
-        lambda subject, m: subject.startswith("ETL batch FAILED")
-        and m["error"] == "Glue job run TIMEOUT"
-        and m["glue_job_run_id"] == "jr_rehearsal_timeout",
+        lambda subject, m: (
+            subject.startswith("ETL batch FAILED")
+            and m["error"] == "Glue job run TIMEOUT"
+            and m["glue_job_run_id"] == "jr_rehearsal_timeout"
+        ),
     ),
     "ConcurrentRunsExceeded": (
         {
@@ -227,9 +240,11 @@ OUTCOMES: dict[str, tuple[dict[str, Any], str, Callable[[str, dict[str, Any]], b
             }
         },
         "FAILED",
-        lambda subject, m: subject.startswith("ETL batch FAILED")
-        and m["error"] == "Glue.ConcurrentRunsExceededException"
-        and m["glue_job_run_id"] == "none",
+        lambda subject, m: (
+            subject.startswith("ETL batch FAILED")
+            and m["error"] == "Glue.ConcurrentRunsExceededException"
+            and m["glue_job_run_id"] == "none"
+        ),
     ),
 }
 

@@ -21,7 +21,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from rehearsal.emulator import (
     ACCOUNT_ID,
@@ -48,7 +47,7 @@ def cdk(emulator: Emulator, *args: str) -> None:
     if node is not None:
         env["PATH"] = os.pathsep.join([str(node), env.get("PATH", "")])
     started = time.monotonic()
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 (the project's pinned CDK CLI, fixed arguments)
         command,
         cwd=PROJECT_ROOT,
         env=env,

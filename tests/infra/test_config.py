@@ -249,8 +249,10 @@ def test_flex_task_timeout_must_cover_the_capacity_wait() -> None:
     # The same timings on STANDARD need no capacity wait.
     parse_stage_config(
         "dev",
-        {"glue": {"timeout_minutes": 30}, "workflow": {"glue_task_timeout_minutes": 30,
-                                                        "glue_queue_minutes": 0}},
+        {
+            "glue": {"timeout_minutes": 30},
+            "workflow": {"glue_task_timeout_minutes": 30, "glue_queue_minutes": 0},
+        },
         PIPELINE_OBJECT,
     )
 

@@ -12,7 +12,6 @@ import pytest
 from aws_cdk import aws_sqs as sqs
 
 from stacks.app_builder import PROJECT_ROOT
-from stacks.etl_stack import EtlStack
 from tests.infra.conftest import DEPLOY_ENV, Synthesized, read_templates, synth_app
 
 
@@ -89,8 +88,9 @@ def test_acknowledged_arns_are_the_granted_ones_in_either_form(
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
         "log-group:/aws-glue/*]" in agnostic
     )
-    assert f"AwsSolutions-IAM5[Resource::arn:aws:logs:{region}:{account}:log-group:/aws-glue/*]" in (
-        for_deploy
+    assert (
+        f"AwsSolutions-IAM5[Resource::arn:aws:logs:{region}:{account}:log-group:/aws-glue/*]"
+        in (for_deploy)
     )
     assert (
         f"AwsSolutions-IAM5[Resource::arn:aws:glue:{region}:{account}:table/flights_dev/*]"

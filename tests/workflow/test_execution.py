@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import threading
 import time
+from functools import partial
 
 from etl_local.offline_aws import (
     DEFAULT_REGION,
@@ -237,9 +236,7 @@ def test_backfill_of_30_batches_at_once_all_succeed_through_the_job_run_queue(
     assert len(workflow.glue_runs.runs) == 30
     assert workflow.glue_runs.queued_runs > 0  # the burst really exceeded the job's capacity
     assert most_running <= 3  # MaxConcurrentRuns of the deployed job
-    refused = [
-        e for r in results for e in r.events if e["type"] == "TaskFailed"
-    ]
+    refused = [e for r in results for e in r.events if e["type"] == "TaskFailed"]
     assert refused == []
     assert workflow.inbox.alerts() == []
 
