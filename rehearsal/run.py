@@ -121,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Deploy rehearsal of stage {args.stage} in a local AWS emulator (ministack)")
     try:
         report = rehearse(args.stage)
-    except Exception as error:  # the emulator itself failed: still a summary, never a hang
+    except Exception as error:  # emulator start or bootstrap failed: still a summary
         report = Report()
-        report.check("emulator", False, f"{type(error).__name__}: {error}")
+        report.check("rehearsal", False, f"{type(error).__name__}: {error}")
     elapsed = time.monotonic() - started
     print(report.summary(elapsed=elapsed, gaps=GAPS, not_bridged=NOT_BRIDGED, scale=WAIT_SCALE))
     return 0 if report.passed else 1
