@@ -68,6 +68,8 @@ class Emulator:
         env.update(
             {"AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
         )
+        # Offline: the CLI must not try to send usage telemetry anywhere.
+        env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
         return env
 
     def configure(self, settings: Mapping[str, Any]) -> dict[str, Any]:

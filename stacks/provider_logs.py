@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import CfnResource, CustomResourceProviderBase, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
+from constructs import IConstruct
 
 from stacks.config import StageConfig
 from stacks.log_retention import retention_days
@@ -18,18 +19,15 @@ def manage_provider_log_groups(stack: Stack, *, config: StageConfig) -> list[log
     and every custom resource waits for it, so the provider's first log line lands in it.
     """
     removal = RemovalPolicy.RETAIN if config.is_retained else RemovalPolicy.DESTROY
-    groups = []
+    groups: list[logs.LogGroup] = []
     for provider in stack.node.children:
         if not isinstance(provider, CustomResourceProviderBase):
             continue
-        handler = provider.node.find_child("Handler")
-        if not isinstance(handler, CfnResource):
-            raise TypeError(f"{provider.node.path}/Handler is not a CloudFormation resource")
         groups.append(
             logs.LogGroup(
                 stack,
                 f"{provider.node.id.replace('Custom::', '')}LogGroup",
-                log_group_name=Fn.join("", ["/aws/lambda/", handler.ref]),
+                log_group_name=Fn.join("", ["/aws/lambda/", _resource(provider, "Handler").ref]),
                 retention=retention_days(config.log_retention_days),
                 removal_policy=removal,
             )
@@ -41,5 +39,13 @@ def manage_provider_log_groups(stack: Stack, *, config: StageConfig) -> list[log
     ]
     for resource in custom_resources:
         for group in groups:
-            resource.add_dependency(group.node.default_child)  # type: ignore[arg-type]
+            resource.add_resource_dependency(_resource(group))
     return groups
+
+
+def _resource(construct: IConstruct, child: str | None = None) -> CfnResource:
+    """The CloudFormation resource of ``construct`` (or of its child named ``child``)."""
+    found = construct.node.find_child(child) if child else construct.node.default_child
+    if not isinstance(found, CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource {child or ''}")
+    return found
