@@ -55,6 +55,7 @@ class EtlStack(Stack):
             config=config,
             landing_bucket=self.storage.landing_bucket,
             state_machine=self.workflow.state_machine,
+            alert_topic=self.alerts.topic,
         )
         self.monitoring = PipelineMonitoring(
             self,

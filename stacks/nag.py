@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
 
@@ -27,6 +28,19 @@ def objects_wildcard_finding(bucket: s3.IBucket) -> str:
         raise TypeError(f"{bucket.node.path} has no CloudFormation resource of its own")
     logical_id = Stack.of(bucket).resolve(resource.logical_id)
     return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]"
+
+
+def executions_wildcard_finding(state_machine: sfn.IStateMachine) -> str:
+    """The IAM5 finding id for ``grant_execution`` on every execution of ``state_machine``."""
+    resource = state_machine.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{state_machine.node.path} has no CloudFormation resource of its own")
+    logical_id = Stack.of(state_machine).resolve(resource.logical_id)
+    name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{logical_id}"}}]}}]}}'
+    return (
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+        f"<AWS::AccountId>:execution:{name}:*]"
+    )
 
 
 # Action wildcards that CDK's grant_read / grant_read_write / grant_delete and Key grants emit.
