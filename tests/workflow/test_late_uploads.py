@@ -182,7 +182,7 @@ def test_reupload_after_succeeded_starts_a_new_attempt_that_replaces_the_output(
     assert trigger.wait(first).status == "SUCCEEDED"
 
     summary = trigger.upload("incoming/orders.csv", b"id,value\n1,corrected\n")
-    first_again, second = trigger.executions()
+    _, second = trigger.executions()
 
     assert second["name"] == f"{first['name']}--attempt-2"
     assert summary["started"] == [second["name"]]
