@@ -147,9 +147,7 @@ def test_fixed_name_daily_file_is_one_batch_per_day_and_keeps_earlier_days(
     assert parquet_rows(output / "batch_id=orders.csv-2026-11-27") == [
         (7, "c2", 70.0, "Grace", "US")
     ]
-    assert parquet_rows(output / "batch_id=orders.csv-2026-11-28") == [
-        (8, "c1", 80.0, "Ada", "UK")
-    ]
+    assert parquet_rows(output / "batch_id=orders.csv-2026-11-28") == [(8, "c1", 80.0, "Ada", "UK")]
     reports = workspace / "curated" / "_reports" / "orders"
     assert sorted(path.name for path in reports.glob("*.json")) == [
         "orders.csv-2026-11-27.json",
