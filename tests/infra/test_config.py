@@ -124,6 +124,10 @@ PIPELINE_OBJECT = load_pipeline_config(PIPELINE_CONFIG)
         ({"glue": {"workers": 3}}, r"stages\.dev\.glue: unknown setting 'workers'"),
         ({"trigger": {"landing_prefix": "incoming"}}, r"trigger\.landing_prefix: 'incoming' must"),
         ({"trigger": {"reserved_concurrency": 0}}, r"trigger\.reserved_concurrency: must be >= 1"),
+        (
+            {"trigger": {"batch_id_mode": "daily"}},
+            r"trigger\.batch_id_mode: 'daily' is not one of folder, file, arrival_date",
+        ),
         ({"colour": "blue"}, r"stages\.dev: unknown setting 'colour'"),
     ],
 )
