@@ -220,8 +220,10 @@ def uncapped_input_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> int:
     """Bytes the same input would take with every object listed."""
+    from lambdas.trigger import batches
+
     handler = landing.handler
-    monkeypatch.setattr(handler, "MAX_LISTED_OBJECTS_BYTES", 10**9)
+    monkeypatch.setattr(batches, "MAX_LISTED_OBJECTS_BYTES", 10**9)
     batch = handler.Batch(
         LANDING_BUCKET, execution_input["batch_id"], execution_input["batch_prefix"], False
     )
