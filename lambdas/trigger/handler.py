@@ -291,7 +291,7 @@ def _bring_up_to_date(
             client,
             settings.state_machine_arn,
             name_of,
-            lambda execution_input: listed_identities(execution_input),
+            listed_identities,
         )
         if latest is None:  # the first attempt existed a moment ago: it cannot vanish
             raise BatchStartError(f"batch {batch.batch_id}: execution {name} disappeared")
