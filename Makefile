@@ -75,9 +75,9 @@ diff: setup ## Show what a deploy of STAGE would change
 destroy: setup ## Delete one stage's stack (prod buckets and keys are retained)
 	$(CDK) destroy -c stage=$(STAGE)
 
-rerun: setup ## Reprocess a deployed batch: make rerun STAGE=dev BATCH=2026-11-20 [SINGLE=1]
+rerun: setup ## Reprocess a deployed batch: make rerun STAGE=dev BATCH=2026-11-20 [SINGLE=1] [PREFIX=incoming/<file or folder/>]
 	@test -n "$(BATCH)" || { echo "make rerun: set BATCH=<batch id>"; exit 2; }
-	$(PYTHON) -m lambdas.trigger.rerun --stack EtlPipeline-$(STAGE) --batch-id '$(BATCH)' $(if $(SINGLE),--single-object)
+	$(PYTHON) -m lambdas.trigger.rerun --stack EtlPipeline-$(STAGE) --batch-id '$(BATCH)' $(if $(SINGLE),--single-object) $(if $(PREFIX),--batch-prefix '$(PREFIX)')
 
 demo: setup ## Run the whole pipeline offline on generated sample data
 	$(VENV)/bin/etl-local demo

@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from etl_local.inputs import (
@@ -67,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
             landing_dir=landing_dir,
             progress=progress,
         ) as pipeline:
-            result = pipeline.run(batch)
+            result = pipeline.run(batch, arrival_time=args.arrival_time)
     finally:
         shutil.rmtree(landing_dir, ignore_errors=True)
     print_summary([result], progress)
@@ -117,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-id",
         help="batch id (default: the folder's name, or the file's name for a single file)",
     )
+    run.add_argument(
+        "--arrival-time",
+        type=_utc_time,
+        help="upload time the S3 events carry, e.g. 2026-11-28T19:13:05Z (default: now); a "
+        "single file's batch id comes from it (orders.csv-2026-11-28)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
     run.add_argument("--verbose", action="store_true", help="also print the job's log")
 
@@ -135,6 +142,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--verbose", action="store_true", help="also print the job's log")
     return parser
+
+
+def _utc_time(text: str) -> datetime:
+    """An ISO 8601 time; without a zone it is UTC."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time such as 2026-11-28T19:13:05Z"
+        ) from None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 if __name__ == "__main__":

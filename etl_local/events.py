@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 
 class UnsupportedPatternError(ValueError):
@@ -28,9 +27,14 @@ def object_created_event(
     sequencer: str,
     account_id: str,
     region: str,
+    version_id: str | None = None,
     time: datetime | None = None,
 ) -> dict[str, Any]:
-    """An EventBridge "Object Created" event for ``key`` (URL-encoded, as S3 sends keys)."""
+    """An EventBridge "Object Created" event for ``key``, shaped as the S3 user guide shows it.
+
+    The key is as stored (EventBridge does not URL-encode it, unlike S3's own notifications);
+    ``version-id`` is present when the bucket is versioned.
+    """
     when = (time or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "version": "0",
@@ -45,9 +49,10 @@ def object_created_event(
             "version": "0",
             "bucket": {"name": bucket},
             "object": {
-                "key": quote_plus(key, safe="/"),
+                "key": key,
                 "size": size,
                 "etag": etag.strip('"'),
+                **({"version-id": version_id} if version_id else {}),
                 "sequencer": sequencer,
             },
             "request-id": uuid.uuid4().hex[:16].upper(),

@@ -7,15 +7,12 @@ message names the flag, the path and what was expected there.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from join_job.pipeline_config import PipelineConfig, PipelineConfigError, load_pipeline_config
-
-# A batch id becomes an S3 key segment, a Hive partition value and part of an execution name.
-_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]{0,199}$")
+from lambdas.trigger.batch_ids import is_valid_batch_id
 
 
 class UserInputError(ValueError):
@@ -72,10 +69,10 @@ def collect_batch(incoming: Path, batch_id: str | None) -> Batch:
     folder's name); a file is a batch of its own (``incoming/<file name>``), or goes into
     ``incoming/<batch id>/`` when ``--batch-id`` is given.
     """
-    if batch_id is not None and not _BATCH_ID.match(batch_id):
+    if batch_id is not None and not is_valid_batch_id(batch_id):
         raise UserInputError(
-            f"--batch-id {batch_id!r}: use letters, digits and . _ = + - only "
-            "(it becomes an S3 prefix and a partition value), starting with a letter or digit"
+            f"--batch-id {batch_id!r}: use letters, digits and . _ - only, at most 128, "
+            "starting with a letter or digit (it becomes an S3 prefix and a partition value)"
         )
     if not incoming.exists():
         raise UserInputError(f"--incoming {incoming}: no such file or folder")
@@ -134,9 +131,9 @@ def _check_readable(path: Path) -> None:
 
 
 def _default_id(name: str) -> str:
-    if not _BATCH_ID.match(name):
+    if not is_valid_batch_id(name):
         raise UserInputError(
-            f"--incoming: {name!r} cannot be a batch id (letters, digits and . _ = + - only); "
+            f"--incoming: {name!r} cannot be a batch id (letters, digits and . _ - only); "
             "pass --batch-id"
         )
     return name

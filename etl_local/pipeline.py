@@ -169,6 +169,10 @@ class LocalPipeline:
         self._sfn = boto3.client("stepfunctions", region_name=DEFAULT_REGION)
         for bucket in (LANDING_BUCKET, REFERENCE_BUCKET, CURATED_BUCKET):
             self._s3.create_bucket(Bucket=bucket)
+        # Versioned, as the storage construct makes it: events carry each upload's version id.
+        self._s3.put_bucket_versioning(
+            Bucket=LANDING_BUCKET, VersioningConfiguration={"Status": "Enabled"}
+        )
         topic_arn: str = boto3.client("sns", region_name=DEFAULT_REGION).create_topic(
             Name=TOPIC_NAME
         )["TopicArn"]
@@ -268,12 +272,22 @@ class LocalPipeline:
 
     # -- one batch -------------------------------------------------------------------------
 
-    def run(self, batch: Batch, *, completion_marker: bool = True) -> BatchResult:
-        """Upload ``batch``, trigger, follow the execution to its end; the result either way."""
+    def run(
+        self,
+        batch: Batch,
+        *,
+        completion_marker: bool = True,
+        arrival_time: datetime | None = None,
+    ) -> BatchResult:
+        """Upload ``batch``, trigger, follow the execution to its end; the result either way.
+
+        ``arrival_time`` is the upload time the events carry (default: now); the trigger names
+        a single-file batch from it (``orders.csv-2026-11-28`` by default).
+        """
         seconds: dict[str, float] = {}
         before = self._execution_arns()
         keys = self._upload(batch, completion_marker=completion_marker, seconds=seconds)
-        self._trigger(keys, seconds=seconds)
+        self._trigger(keys, seconds=seconds, arrival_time=arrival_time)
         started = self._execution_arns() - before
         if len(started) != 1:
             raise LocalRunError(
@@ -282,6 +296,9 @@ class LocalPipeline:
             )
         execution_arn = started.pop()
         execution_name = execution_arn.rsplit(":", 1)[-1]
+        # The trigger names the batch (a single file: file name + arrival date by default).
+        described = self._sfn.describe_execution(executionArn=execution_arn)
+        batch_id = str(json.loads(described["input"])["batch_id"])
         self._progress.step("workflow", f"execution {execution_name}")
         glue_runs_before = len(self.glue.runs)
         clock = time.monotonic()
@@ -297,19 +314,19 @@ class LocalPipeline:
         seconds["glue"] = sum(run.seconds for run in new_runs)
         seconds["gate"] = _gate_seconds(result.events)
         alerts = self._new_alerts()
-        alerts_file = self._write_alerts(batch.batch_id, alerts)
+        alerts_file = self._write_alerts(batch_id, alerts)
         for alert in alerts:
             self._progress.step("alert", alert.subject)
         self._progress.step(
             "workflow", f"{result.status} ({', '.join(result.states_entered()[-3:])})"
         )
         return BatchResult(
-            batch_id=batch.batch_id,
+            batch_id=batch_id,
             status=result.status,
             execution_name=execution_name,
             states=result.states_entered(),
             alerts=alerts,
-            report=self._read_report(batch.batch_id),
+            report=self._read_report(batch_id),
             output_dir=self._output_dir,
             alerts_file=alerts_file,
             error=result.error,
@@ -342,7 +359,9 @@ class LocalPipeline:
         )
         return keys
 
-    def _trigger(self, keys: list[str], *, seconds: dict[str, float]) -> None:
+    def _trigger(
+        self, keys: list[str], *, seconds: dict[str, float], arrival_time: datetime | None
+    ) -> None:
         """One EventBridge event per upload, delivered to the real handler as the rule would."""
         clock = time.monotonic()
         handler = self._handler()
@@ -359,6 +378,8 @@ class LocalPipeline:
                 sequencer=f"{self._sequencer:016X}",
                 account_id=DEFAULT_ACCOUNT_ID,
                 region=DEFAULT_REGION,
+                version_id=head.get("VersionId"),
+                time=arrival_time,
             )
             if not matches(self._rule_pattern, event):
                 continue  # the rule would not deliver it

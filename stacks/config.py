@@ -26,6 +26,9 @@ FLEX_WORKER_TYPES = ("G.1X", "G.2X")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+# trigger.batch_id_mode values; the trigger's own list (lambdas/trigger/batch_ids.py) must match,
+# which tests/infra/test_config.py checks (infra does not import runtime code).
+BATCH_ID_MODES = ("folder", "file", "arrival_date", "file_arrival_date", "file_arrival_time")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
 # Domains that never receive mail (RFC 2606 / RFC 6761): an alert address on one is a placeholder.
 _UNDELIVERABLE_DOMAIN = re.compile(
@@ -83,6 +86,10 @@ class TriggerSettings:
 
     landing_prefix: str = "incoming/"
     completion_marker: str = "_SUCCESS"
+    # How a file uploaded directly under the landing prefix is named as a batch (folders are
+    # always batches named after the folder). The default keeps a fixed-name daily file
+    # (incoming/orders.csv every day) one batch per day: orders.csv-2026-11-28.
+    batch_id_mode: str = "file_arrival_date"
     # None: no reservation. Lambda keeps at least 100 executions of the account's concurrency
     # unreserved, so any reservation fails the deploy on accounts whose limit is below 100 plus
     # the reservation; new accounts start far below 1,000. No stage reserves by default.
@@ -270,6 +277,7 @@ def _validate(config: StageConfig, where: str) -> None:
             f"{where}.trigger.completion_marker: {trigger.completion_marker!r} must be a plain "
             "file name"
         )
+    _one_of(trigger.batch_id_mode, BATCH_ID_MODES, f"{where}.trigger.batch_id_mode")
     if trigger.reserved_concurrency is not None:
         _at_least(trigger.reserved_concurrency, 1, f"{where}.trigger.reserved_concurrency")
     _at_least(trigger.max_event_age_minutes, 1, f"{where}.trigger.max_event_age_minutes")

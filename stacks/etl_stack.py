@@ -56,6 +56,7 @@ class EtlStack(Stack):
             config=config,
             landing_bucket=self.storage.landing_bucket,
             state_machine=self.workflow.state_machine,
+            alert_topic=self.alerts.topic,
         )
         self.monitoring = PipelineMonitoring(
             self,

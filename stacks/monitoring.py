@@ -22,6 +22,9 @@ GLUE_FAILED_STATES = ("FAILED", "TIMEOUT", "ERROR")
 # The trigger function's embedded-metric-format metrics (lambdas/trigger/handler.py).
 TRIGGER_METRICS = (
     "ExecutionsStarted",
+    "AttemptsStarted",
+    "UploadsJoined",
+    "UploadsWhileJobRuns",
     "DuplicateDeliveries",
     "IgnoredObjects",
     "MalformedRecords",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from aws_cdk import Acknowledgment, Arn, ArnFormat, CfnResource, Stack, Validations
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
 
@@ -61,7 +63,26 @@ def _flatten(value: Any) -> str:
             return str(separator).join(_flatten(part) for part in parts)
         if key == "Fn::Sub" and isinstance(argument, str):
             return _SUB_VARIABLE.sub(lambda m: f"<{m.group(1)}>", argument).replace("${!", "${")
+        if key in ("Fn::Select", "Fn::Split"):
+            # cdk-nag writes other intrinsics as their compact JSON.
+            return json.dumps(value, separators=(",", ":"))
     raise ValueError(f"cannot render {value!r} as a cdk-nag finding")
+
+
+def executions_wildcard_finding(state_machine: sfn.IStateMachine) -> str:
+    """The IAM5 finding id for ``grant_execution`` on every execution of ``state_machine``.
+
+    Built the way ``grant_execution`` builds the ARN, so it holds with or without an account
+    and region on the stack.
+    """
+    name = Arn.split(state_machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME).resource_name
+    executions = Stack.of(state_machine).format_arn(
+        service="states",
+        resource="execution",
+        resource_name=f"{name}:*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return resource_finding(state_machine, "AwsSolutions-IAM5", executions)
 
 
 # Action wildcards that CDK's grant_read / grant_read_write / grant_delete and Key grants emit.

@@ -12,13 +12,14 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.log_retention import retention_days
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, executions_wildcard_finding
 
 TRIGGER_CODE_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "trigger"
 
@@ -31,7 +32,10 @@ class BatchTrigger(Construct):
     retries, or are older than ``max_event_age_minutes``, go to an encrypted SQS dead-letter
     queue (``self.dead_letter_queue``) so no upload is dropped silently.
 
-    Props: ``config``, ``landing_bucket``, ``state_machine``.
+    An upload that arrives while its batch's Glue job runs cannot be processed by that run; the
+    function reports it on ``alert_topic`` with the rerun command.
+
+    Props: ``config``, ``landing_bucket``, ``state_machine``, ``alert_topic``.
     Attributes: ``function``, ``dead_letter_queue``, ``rule``, ``log_group``.
     """
 
@@ -43,6 +47,7 @@ class BatchTrigger(Construct):
         config: StageConfig,
         landing_bucket: s3.IBucket,
         state_machine: sfn.IStateMachine,
+        alert_topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = config.trigger
@@ -100,13 +105,35 @@ class BatchTrigger(Construct):
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
             environment={
                 "STATE_MACHINE_ARN": state_machine.state_machine_arn,
+                "LANDING_BUCKET": landing_bucket.bucket_name,
+                "ALERT_TOPIC_ARN": alert_topic.topic_arn,
                 "LANDING_PREFIX": settings.landing_prefix,
                 "COMPLETION_MARKER": settings.completion_marker,
+                "BATCH_ID_MODE": settings.batch_id_mode,
                 "METRICS_NAMESPACE": config.metrics_namespace,
                 "STAGE": config.stage,
             },
         )
         state_machine.grant_start_execution(self.function)
+        # A new upload for a batch that already has an execution: read the batch's latest
+        # attempt (its input and whether its Glue job started) to tell a duplicate delivery
+        # from an upload the job has not read. Executions of this state machine only.
+        state_machine.grant_execution(
+            self.function, "states:DescribeExecution", "states:GetExecutionHistory"
+        )
+        # The topic is encrypted with its own key: grant_publish also grants the key usage.
+        alert_topic.grant_publish(self.function)
+        acknowledge(
+            role,
+            {
+                executions_wildcard_finding(state_machine): "Executions of the workflow's own "
+                "state machine (execution:<name>:*): the trigger reads the latest attempt of a "
+                "batch by its execution name, which is known only at run time.",
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": "Topic.grant_publish on the "
+                "alert topic's own key: publishing to a KMS-encrypted topic needs data keys "
+                "generated under that key.",
+            },
+        )
         acknowledge(
             self.function,
             {

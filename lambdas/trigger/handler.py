@@ -1,58 +1,87 @@
-"""Trigger Lambda: start exactly one workflow execution per upload batch.
+"""Trigger Lambda: turn each upload into work on its batch, never twice and never silently lost.
 
 An upload under the landing prefix (``incoming/`` by default) belongs to a batch:
 
-- ``incoming/<batch_id>/<file...>``: the batch folder ``<batch_id>`` (many files, one batch);
-- ``incoming/<file>``: a batch of its own, named after the file.
+- ``incoming/<folder>/<file...>``: the folder is one batch (many files), id from the folder name;
+- ``incoming/<file>``: a batch of its own, named as ``BATCH_ID_MODE`` says (by default the file
+  name plus the UTC arrival date, so a fixed-name daily file is one batch per day).
 
-The execution name is derived from the bucket and the batch only, so every later file of a batch,
-and every duplicate delivery S3 makes, asks for the same name; Step Functions answers
-``ExecutionAlreadyExists`` and the object is counted as a duplicate, not an error. The workflow
-then waits until the batch is complete before it runs the Glue job.
+Batch ids follow one rule (:mod:`batch_ids`). The first execution of a batch is named after the
+bucket and the batch; when a batch already has one, the upload's object identity (version id,
+sequencer, etag) and the latest attempt's progress decide (:mod:`attempts`): a second delivery
+starts nothing, an upload before the Glue job started joins the batch, an upload while the job
+runs is reported on the alert topic with the rerun command, and an upload after the latest
+attempt ended starts ``<name>--attempt-<n>``, which replaces the batch's output.
 
 Handled event forms: S3 event notifications (one or many ``Records``), EventBridge "Object
-Created" events, and S3's ``s3:TestEvent``. Configuration comes from the environment, read once
-at cold start (:class:`Settings`); only ``STATE_MACHINE_ARN`` is required.
+Created" events, and S3's ``s3:TestEvent`` (:mod:`s3_events`). Events for another bucket are
+ignored and counted. Configuration comes from the environment, read once at cold start
+(:class:`Settings`).
 
 Runtime: the standard library and the Lambda runtime's boto3. Nothing here imports the CDK.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
+import shlex
 import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote_plus
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-# Step Functions execution names: 1-80 characters of letters, digits, '-' and '_'.
-EXECUTION_NAME_MAX = 80
-_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_HASH_CHARS = 10
-_STATE_MACHINE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$"
-)
+try:  # imported as a package: tests, the local runner, the rerun CLI
+    from lambdas.trigger import attempts
+    from lambdas.trigger.batches import (
+        Batch,
+        batch_of,
+        execution_name,
+        listed_identities,
+        workflow_input,
+    )
+    from lambdas.trigger.s3_events import ParsedEvent, UploadedObject, parse_event
+    from lambdas.trigger.settings import ConfigurationError, Settings
+except ModuleNotFoundError:  # the Lambda runtime loads handler.py from the asset's root
+    import attempts  # type: ignore[no-redef]
+    from batches import (  # type: ignore[no-redef]
+        Batch,
+        batch_of,
+        execution_name,
+        listed_identities,
+        workflow_input,
+    )
+    from s3_events import ParsedEvent, UploadedObject, parse_event  # type: ignore[no-redef]
+    from settings import ConfigurationError, Settings  # type: ignore[no-redef]
+
+# What tests, the local runner and the rerun CLI use from here.
+__all__ = [
+    "Batch",
+    "ConfigurationError",
+    "ParsedEvent",
+    "Settings",
+    "UploadedObject",
+    "batch_of",
+    "execution_name",
+    "parse_event",
+    "workflow_input",
+]
+
 METRIC_NAMES = (
     "ExecutionsStarted",
+    "AttemptsStarted",
+    "UploadsJoined",
+    "UploadsWhileJobRuns",
     "DuplicateDeliveries",
     "IgnoredObjects",
     "MalformedRecords",
     "StartFailures",
 )
-
-
-class ConfigurationError(RuntimeError):
-    """The function's environment is missing a setting or holds an invalid one."""
+# Another invocation may start the same next attempt at the same moment; look again this often.
+_START_RACES = 3
 
 
 class BatchStartError(RuntimeError):
@@ -61,234 +90,6 @@ class BatchStartError(RuntimeError):
     Raised after every record of the event was attempted, so Lambda retries the event and, in
     the end, keeps it in the on-failure destination.
     """
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The function's configuration, from its environment variables."""
-
-    state_machine_arn: str
-    landing_prefix: str = "incoming/"
-    completion_marker: str = "_SUCCESS"
-    metrics_namespace: str = "EtlPipeline"
-    stage: str = "dev"
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> Settings:
-        """Read and check the settings; :class:`ConfigurationError` names the bad variable."""
-        arn = environ.get("STATE_MACHINE_ARN", "").strip()
-        if not arn:
-            raise ConfigurationError(
-                "STATE_MACHINE_ARN is not set: the trigger needs the ARN of the workflow's "
-                "state machine (the stack sets it)"
-            )
-        if not _STATE_MACHINE_ARN.match(arn):
-            raise ConfigurationError(
-                f"STATE_MACHINE_ARN={arn!r} is not a state machine ARN "
-                "(arn:<partition>:states:<region>:<account>:stateMachine:<name>)"
-            )
-        prefix = environ.get("LANDING_PREFIX", cls.landing_prefix).strip().lstrip("/")
-        if prefix and not prefix.endswith("/"):
-            prefix += "/"
-        marker = environ.get("COMPLETION_MARKER", cls.completion_marker).strip()
-        if "/" in marker:
-            raise ConfigurationError(f"COMPLETION_MARKER={marker!r} must be a file name, no '/'")
-        return cls(
-            state_machine_arn=arn,
-            landing_prefix=prefix,
-            completion_marker=marker,
-            metrics_namespace=environ.get("METRICS_NAMESPACE", cls.metrics_namespace).strip()
-            or cls.metrics_namespace,
-            stage=environ.get("STAGE", cls.stage).strip() or cls.stage,
-        )
-
-
-@dataclass(frozen=True)
-class UploadedObject:
-    """One object-created notification, its key decoded."""
-
-    bucket: str
-    key: str
-    size: int | None
-    etag: str | None
-    sequencer: str | None
-    event_time: str | None
-    source: str  # "s3" (S3 event notification) or "eventbridge"
-
-    def describe(self) -> dict[str, Any]:
-        """The object as the workflow input lists it."""
-        return {
-            "key": self.key,
-            "size": self.size,
-            "etag": self.etag,
-            "sequencer": self.sequencer,
-            "event_time": self.event_time,
-        }
-
-
-@dataclass(frozen=True)
-class Batch:
-    """The batch an object belongs to."""
-
-    bucket: str
-    batch_id: str
-    batch_prefix: str  # the folder, ending in '/', or the single object's key
-    single_object: bool
-
-    @property
-    def input_path(self) -> str:
-        return f"s3://{self.bucket}/{self.batch_prefix}"
-
-
-@dataclass
-class ParsedEvent:
-    """What an invocation's event holds."""
-
-    objects: list[UploadedObject] = field(default_factory=list)
-    malformed: list[dict[str, Any]] = field(default_factory=list)
-    ignored: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
-    test_event: bool = False
-
-
-def parse_event(event: Any) -> ParsedEvent:
-    """Objects created, S3 test events, and what is malformed or not an object creation."""
-    parsed = ParsedEvent()
-    if not isinstance(event, dict):
-        parsed.malformed.append({"reason": "the event is not a JSON object", "event": event})
-        return parsed
-    if event.get("Event") == "s3:TestEvent":
-        parsed.test_event = True
-        return parsed
-    if "Records" in event:
-        records = event["Records"]
-        if not isinstance(records, list):
-            parsed.malformed.append({"reason": "Records is not a list", "event": event})
-            return parsed
-        for record in records:
-            _parse_s3_record(record, parsed)
-        return parsed
-    if event.get("source") == "aws.s3" or "detail-type" in event:
-        _parse_eventbridge(event, parsed)
-        return parsed
-    parsed.malformed.append({"reason": "neither an S3 nor an EventBridge event", "event": event})
-    return parsed
-
-
-def _parse_s3_record(record: Any, parsed: ParsedEvent) -> None:
-    if not isinstance(record, dict):
-        parsed.malformed.append({"reason": "a record is not a JSON object", "record": record})
-        return
-    event_name = str(record.get("eventName", ""))
-    s3 = _mapping(record.get("s3"))
-    bucket = _mapping(s3.get("bucket")).get("name")
-    obj = _mapping(s3.get("object"))
-    key = obj.get("key")
-    if not bucket or not isinstance(key, str) or not key:
-        parsed.malformed.append(
-            {"reason": "record without bucket name or object key", "record": record}
-        )
-        return
-    decoded = unquote_plus(key)
-    if not event_name.startswith("ObjectCreated:"):
-        parsed.ignored.append((decoded, f"not an object creation ({event_name or 'no eventName'})"))
-        return
-    parsed.objects.append(
-        UploadedObject(
-            bucket=str(bucket),
-            key=decoded,
-            size=_int_or_none(obj.get("size")),
-            etag=obj.get("eTag"),
-            sequencer=obj.get("sequencer"),
-            event_time=record.get("eventTime"),
-            source="s3",
-        )
-    )
-
-
-def _parse_eventbridge(event: dict[str, Any], parsed: ParsedEvent) -> None:
-    detail = _mapping(event.get("detail"))
-    bucket = _mapping(detail.get("bucket")).get("name")
-    obj = _mapping(detail.get("object"))
-    key = obj.get("key")
-    if not bucket or not isinstance(key, str) or not key:
-        parsed.malformed.append(
-            {"reason": "detail without bucket name or object key", "event": event}
-        )
-        return
-    decoded = unquote_plus(key)
-    if event.get("detail-type") != "Object Created":
-        parsed.ignored.append((decoded, f"not an object creation ({event.get('detail-type')})"))
-        return
-    parsed.objects.append(
-        UploadedObject(
-            bucket=str(bucket),
-            key=decoded,
-            size=_int_or_none(obj.get("size")),
-            etag=obj.get("etag"),
-            sequencer=obj.get("sequencer"),
-            event_time=event.get("time"),
-            source="eventbridge",
-        )
-    )
-
-
-def batch_of(obj: UploadedObject, settings: Settings) -> tuple[Batch | None, str]:
-    """The object's batch, or None and why the object is ignored.
-
-    A batch's completion marker is ignored here: the workflow's gate looks for it in S3, and the
-    batch's data files start the execution (a marker alone is a batch with no data).
-    """
-    prefix = settings.landing_prefix
-    if not obj.key.startswith(prefix):
-        return None, f"outside the landing prefix {prefix!r}"
-    rest = obj.key[len(prefix) :]
-    if not rest or obj.key.endswith("/"):
-        return None, "a folder marker"
-    if "/" in rest:
-        batch_id = rest.split("/", 1)[0]
-        if not batch_id:
-            return None, "an empty batch folder name ('//')"
-        if rest.rsplit("/", 1)[-1] == settings.completion_marker:
-            return None, f"the completion marker of batch {batch_id} (the workflow checks it)"
-        return Batch(obj.bucket, batch_id, f"{prefix}{batch_id}/", single_object=False), ""
-    if rest == settings.completion_marker:
-        return None, "a completion marker directly under the landing prefix (no batch folder)"
-    return Batch(obj.bucket, rest, obj.key, single_object=True), ""
-
-
-def execution_name(batch: Batch, *, suffix: str = "") -> str:
-    """Deterministic, valid execution name of a batch: readable part plus a hash of its identity.
-
-    The hash covers bucket and batch prefix exactly, so two batches that sanitise or truncate to
-    the same text still get different names. ``suffix`` (valid characters only) is kept whole:
-    reruns use it.
-    """
-    digest = hashlib.sha256(f"{batch.bucket}/{batch.batch_prefix}".encode()).hexdigest()
-    readable = _NAME_UNSAFE.sub("-", batch.batch_id).strip("-_") or "batch"
-    room = EXECUTION_NAME_MAX - _HASH_CHARS - 1 - len(suffix)
-    return f"{readable[:room]}-{digest[:_HASH_CHARS]}{suffix}"
-
-
-def workflow_input(
-    batch: Batch, objects: list[UploadedObject], source: str, request_id: str
-) -> dict[str, Any]:
-    """The state machine's input for ``batch`` (the contract the workflow checks).
-
-    ``trigger`` makes every invocation's input unique. Step Functions treats a start with the
-    same name *and the same input* as a running execution as an idempotent success; with a unique
-    input, a duplicate delivery always gets ``ExecutionAlreadyExists`` and is counted as one.
-    (The SDK's own retries of one call send the same input and stay idempotent.)
-    """
-    return {
-        "bucket": batch.bucket,
-        "batch_id": batch.batch_id,
-        "batch_prefix": batch.batch_prefix,
-        "input_path": batch.input_path,
-        "single_object": batch.single_object,
-        "objects": [obj.describe() for obj in objects],
-        "source": source,
-        "trigger": {"request_id": request_id, "received_at": _now_iso()},
-    }
 
 
 class Metrics:
@@ -344,21 +145,30 @@ def sfn_client() -> Any:
     )
 
 
-def start_batch_execution(
+def start_attempt(
     client: Any,
     settings: Settings,
     batch: Batch,
     objects: list[UploadedObject],
-    source: str,
     request_id: str,
+    *,
+    attempt: int = 1,
+    previous_attempt_arn: str | None = None,
 ) -> tuple[str, bool]:
-    """Start the batch's execution; (name, True) if started, (name, False) if it already exists."""
-    name = execution_name(batch)
+    """Start attempt ``attempt`` of the batch; (name, True) if started, (name, False) if an
+    execution of that name exists already."""
+    name = execution_name(batch, suffix=attempts.attempt_suffix(attempt))
+    execution_input = workflow_input(
+        batch,
+        objects,
+        objects[0].source if objects else "rerun",
+        request_id,
+        attempt=attempt,
+        previous_attempt_arn=previous_attempt_arn,
+    )
     try:
         client.start_execution(
-            stateMachineArn=settings.state_machine_arn,
-            name=name,
-            input=json.dumps(workflow_input(batch, objects, source, request_id)),
+            stateMachineArn=settings.state_machine_arn, name=name, input=json.dumps(execution_input)
         )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
@@ -367,13 +177,29 @@ def start_batch_execution(
     return name, True
 
 
-def handle_event(event: Any, request_id: str, settings: Settings, client: Any) -> dict[str, Any]:
-    """The handler's logic: group the event's objects into batches and start each batch once."""
+def sns_client() -> Any:
+    """The SNS client for uploads the trigger cannot process (standard retry mode)."""
+    return boto3.client(
+        "sns",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 5}, connect_timeout=5),
+    )
+
+
+def handle_event(
+    event: Any, request_id: str, settings: Settings, client: Any, alerts: Any = None
+) -> dict[str, Any]:
+    """The handler's logic: group the event's objects into batches and bring each batch's
+    executions up to date with them (first attempt, nothing, a new attempt, or an alert).
+
+    ``client`` is the Step Functions client, ``alerts`` the SNS client (created when needed).
+    """
     log = Log(request_id)
     metrics = Metrics(settings)
     summary: dict[str, Any] = {
         "started": [],
         "duplicates": [],
+        "joined": [],
+        "reported": [],
         "ignored": 0,
         "malformed": 0,
         "failed": [],
@@ -395,7 +221,11 @@ def handle_event(event: Any, request_id: str, settings: Settings, client: Any) -
         for obj in parsed.objects:
             batch, why = batch_of(obj, settings)
             if batch is None:
-                log("INFO", f"ignored s3://{obj.bucket}/{obj.key}: {why}", key=obj.key)
+                # Other buckets and stray top-level files in folder mode are worth a look.
+                level = "INFO" if obj.bucket == settings.landing_bucket else "WARNING"
+                if "batch_id_mode" in why:
+                    level = "WARNING"
+                log(level, f"ignored s3://{obj.bucket}/{obj.key}: {why}", key=obj.key)
                 ignored += 1
                 continue
             batches.setdefault(batch, []).append(obj)
@@ -403,7 +233,20 @@ def handle_event(event: Any, request_id: str, settings: Settings, client: Any) -
         summary["ignored"] = ignored
 
         for batch, objects in batches.items():
-            _start(client, settings, batch, objects, request_id, log, metrics, summary)
+            try:
+                _bring_up_to_date(
+                    client, alerts, settings, batch, objects, request_id, log, metrics, summary
+                )
+            except (ClientError, BotoCoreError) as error:
+                log(
+                    "ERROR",
+                    f"could not start the execution of batch {batch.batch_id}: {error}",
+                    batch_id=batch.batch_id,
+                    execution_name=execution_name(batch),
+                    keys=[obj.key for obj in objects],
+                )
+                metrics.add("StartFailures")
+                summary["failed"].append({"batch_id": batch.batch_id, "error": str(error)})
     finally:
         metrics.flush()
     if summary["failed"]:
@@ -414,8 +257,9 @@ def handle_event(event: Any, request_id: str, settings: Settings, client: Any) -
     return summary
 
 
-def _start(
+def _bring_up_to_date(
     client: Any,
+    alerts: Any,
     settings: Settings,
     batch: Batch,
     objects: list[UploadedObject],
@@ -424,44 +268,161 @@ def _start(
     metrics: Metrics,
     summary: dict[str, Any],
 ) -> None:
-    fields = {
-        "batch_id": batch.batch_id,
-        "execution_name": execution_name(batch),
-        "keys": [obj.key for obj in objects],
-    }
-    # A batch's objects in one event share its source; EventBridge and S3 never mix in an event.
-    source = objects[0].source
-    try:
-        name, started = start_batch_execution(client, settings, batch, objects, source, request_id)
-    except (ClientError, BotoCoreError) as error:
-        log("ERROR", f"could not start the execution of batch {batch.batch_id}: {error}", **fields)
-        metrics.add("StartFailures")
-        summary["failed"].append({"batch_id": batch.batch_id, "error": str(error)})
-        return
+    """Start the batch's first attempt, or decide per object against its latest attempt."""
+    keys = [obj.key for obj in objects]
+    name, started = start_attempt(client, settings, batch, objects, request_id)
     if started:
-        log("INFO", f"started the execution of batch {batch.batch_id}", **fields)
+        log(
+            "INFO",
+            f"started the execution of batch {batch.batch_id}",
+            batch_id=batch.batch_id,
+            execution_name=name,
+            keys=keys,
+        )
         metrics.add("ExecutionsStarted")
         summary["started"].append(name)
-    else:
-        log("INFO", f"batch {batch.batch_id} already has its execution: duplicate", **fields)
-        metrics.add("DuplicateDeliveries", len(objects))
-        summary["duplicates"].append(name)
+        return
+
+    def name_of(number: int) -> str:
+        return execution_name(batch, suffix=attempts.attempt_suffix(number))
+
+    for _ in range(_START_RACES):
+        latest = attempts.latest_attempt(
+            client,
+            settings.state_machine_arn,
+            name_of,
+            listed_identities,
+        )
+        if latest is None:  # the first attempt existed a moment ago: it cannot vanish
+            raise BatchStartError(f"batch {batch.batch_id}: execution {name} disappeared")
+        verdicts = {
+            obj.identity: attempts.classify(obj.identity, obj.arrived_by, latest) for obj in objects
+        }
+        fresh = [obj for obj in objects if verdicts[obj.identity] == attempts.NEW_ATTEMPT]
+        if fresh:
+            next_name, started = start_attempt(
+                client,
+                settings,
+                batch,
+                fresh,
+                request_id,
+                attempt=latest.number + 1,
+                previous_attempt_arn=latest.arn,
+            )
+            if not started:
+                continue  # another invocation started it meanwhile: decide against that one
+            log(
+                "INFO",
+                f"started attempt {latest.number + 1} of batch {batch.batch_id}: "
+                f"{len(fresh)} upload(s) not read by attempt {latest.number} "
+                f"({latest.status}); it waits for that attempt to end, then replaces the "
+                "batch's output",
+                batch_id=batch.batch_id,
+                execution_name=next_name,
+                previous_execution=latest.name,
+                keys=[obj.key for obj in fresh],
+            )
+            metrics.add("AttemptsStarted")
+            summary["started"].append(next_name)
+        running = [obj for obj in objects if verdicts[obj.identity] == attempts.WHILE_JOB_RUNS]
+        if running:
+            report_uploads_while_job_runs(
+                alerts or sns_client(), settings, batch, running, latest, log
+            )
+            metrics.add("UploadsWhileJobRuns", len(running))
+            summary["reported"].append(latest.name)
+        _record_the_rest(batch, objects, verdicts, latest, log, metrics, summary)
+        return
+    raise BatchStartError(
+        f"batch {batch.batch_id}: the next attempt kept being started by other invocations"
+    )
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def rerun_command(settings: Settings, batch: Batch) -> str:
+    """The ``make rerun`` line that reprocesses ``batch`` as it is in the landing bucket now."""
+    return (
+        f"make rerun STAGE={shlex.quote(settings.stage)} BATCH={shlex.quote(batch.batch_id)} "
+        f"PREFIX={shlex.quote(batch.batch_prefix)}"
+    )
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    """``value`` if it is a JSON object, else an empty one (a malformed part reads as missing)."""
-    return value if isinstance(value, dict) else {}
+def report_uploads_while_job_runs(
+    alerts: Any,
+    settings: Settings,
+    batch: Batch,
+    objects: list[UploadedObject],
+    latest: attempts.Attempt,
+    log: Log,
+) -> None:
+    """One alert: these uploads arrived while the batch's Glue job runs and are not in its output.
+
+    A second run started now would race the running one's commit, so nothing starts by itself;
+    the alert says how to process them once the run has ended.
+    """
+    keys = [obj.key for obj in objects]
+    command = rerun_command(settings, batch)
+    summary = (
+        f"ETL batch {batch.batch_id}: {len(keys)} upload(s) arrived while its Glue job was "
+        f"running (execution {latest.name}) and are not in that run's output: "
+        f"{', '.join(keys[:5])}{' …' if len(keys) > 5 else ''}. Once the execution has ended, "
+        f"run: {command} (or upload the files again)."
+    )
+    message = {
+        "summary": summary,
+        "batch_id": batch.batch_id,
+        "keys": keys[:100],
+        "key_count": len(keys),
+        "running_execution": latest.name,
+        "execution_arn": latest.arn,
+        "rerun_command": command,
+    }
+    alerts.publish(
+        TopicArn=settings.alert_topic_arn,
+        Subject=f"ETL batch upload not processed: job running ({settings.stage})"[:100],
+        Message=json.dumps(message),
+    )
+    log(
+        "WARNING",
+        summary,
+        batch_id=batch.batch_id,
+        execution_name=latest.name,
+        keys=keys,
+        rerun_command=command,
+    )
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+def _record_the_rest(
+    batch: Batch,
+    objects: list[UploadedObject],
+    verdicts: dict[str, str],
+    latest: attempts.Attempt,
+    log: Log,
+    metrics: Metrics,
+    summary: dict[str, Any],
+) -> None:
+    """Log and count the uploads that needed no new attempt."""
+    why = {
+        attempts.DUPLICATE: "a second delivery of an upload it lists: duplicate",
+        attempts.ALREADY_READ: "created before its Glue job started, which read it: duplicate",
+        attempts.JOINED: "its Glue job has not started: the upload joins the batch",
+    }
+    for verdict, reason in why.items():
+        keys = [obj.key for obj in objects if verdicts[obj.identity] == verdict]
+        if not keys:
+            continue
+        log(
+            "INFO",
+            f"batch {batch.batch_id}, attempt {latest.number} ({latest.status}): {reason}",
+            batch_id=batch.batch_id,
+            execution_name=latest.name,
+            keys=keys,
+        )
+        if verdict == attempts.JOINED:
+            metrics.add("UploadsJoined", len(keys))
+            summary["joined"].append(latest.name)
+        else:
+            metrics.add("DuplicateDeliveries", len(keys))
+            summary["duplicates"].append(latest.name)
 
 
 def _load_settings() -> Settings:
@@ -475,12 +436,15 @@ def _load_settings() -> Settings:
 
 SETTINGS = _load_settings()
 _CLIENT: Any = None
+_ALERTS: Any = None
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Entry point: start one workflow execution per batch named in the event."""
-    global _CLIENT
+    """Entry point: start, or leave be, the executions of the batches named in the event."""
+    global _CLIENT, _ALERTS
     if _CLIENT is None:
         _CLIENT = sfn_client()
+    if _ALERTS is None:
+        _ALERTS = sns_client()
     request_id = getattr(context, "aws_request_id", "") or ""
-    return handle_event(event, request_id, SETTINGS, _CLIENT)
+    return handle_event(event, request_id, SETTINGS, _CLIENT, _ALERTS)

@@ -132,15 +132,27 @@ def test_empty_batch_fails_and_prints_the_alert_people_would_get(workspace: Path
     assert not (workspace / "curated" / "orders" / "batch_id=2026-11-22").exists()
 
 
-def test_single_file_is_a_batch_named_after_the_file(workspace: Path) -> None:
-    single = workspace / "incoming" / "late-orders.csv"
-    single.parent.mkdir(parents=True)
-    single.write_text(f"{HEADER}\n7,c2,70\n")
-    done = etl_local_run(workspace, single, "--quiet")
+def test_fixed_name_daily_file_is_one_batch_per_day_and_keeps_earlier_days(
+    workspace: Path,
+) -> None:
+    daily = workspace / "export" / "orders.csv"
+    daily.parent.mkdir(parents=True)
+    days = {"2026-11-27": "7,c2,70", "2026-11-28": "8,c1,80"}
+    for day, line in days.items():
+        daily.write_text(f"{HEADER}\n{line}\n")  # the same file name every day
+        done = etl_local_run(workspace, daily, "--quiet", "--arrival-time", f"{day}T06:00:00Z")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    partition = workspace / "curated" / "orders" / "batch_id=late-orders.csv"
-    assert parquet_rows(partition) == [(7, "c2", 70.0, "Grace", "US")]
+    output = workspace / "curated" / "orders"
+    assert parquet_rows(output / "batch_id=orders.csv-2026-11-27") == [
+        (7, "c2", 70.0, "Grace", "US")
+    ]
+    assert parquet_rows(output / "batch_id=orders.csv-2026-11-28") == [(8, "c1", 80.0, "Ada", "UK")]
+    reports = workspace / "curated" / "_reports" / "orders"
+    assert sorted(path.name for path in reports.glob("*.json")) == [
+        "orders.csv-2026-11-27.json",
+        "orders.csv-2026-11-28.json",
+    ]
 
 
 def test_missing_reference_folder_is_a_usage_error_before_anything_runs(workspace: Path) -> None:

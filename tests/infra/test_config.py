@@ -148,6 +148,10 @@ PIPELINE_OBJECT = load_pipeline_config(PIPELINE_CONFIG)
             r"glue_task_timeout_minutes: 80 is shorter than glue\.timeout_minutes \(60\) \+ "
             r"workflow\.glue_queue_minutes \(30\) = 90",
         ),
+        (
+            {"trigger": {"batch_id_mode": "daily"}},
+            r"trigger\.batch_id_mode: 'daily' is not one of folder, file, arrival_date",
+        ),
         ({"colour": "blue"}, r"stages\.dev: unknown setting 'colour'"),
     ],
 )

@@ -62,8 +62,11 @@ def test_function_runs_the_handler_with_its_settings_and_tracing(dev_template: T
             "Environment": {
                 "Variables": {
                     "STATE_MACHINE_ARN": {"Ref": Match.string_like_regexp("^WorkflowStateMachine")},
+                    "LANDING_BUCKET": {"Ref": Match.string_like_regexp("^StorageLandingBucket")},
+                    "ALERT_TOPIC_ARN": {"Ref": Match.string_like_regexp("^AlertsAlertsTopic")},
                     "LANDING_PREFIX": "incoming/",
                     "COMPLETION_MARKER": "_SUCCESS",
+                    "BATCH_ID_MODE": "file_arrival_date",
                     "METRICS_NAMESPACE": "EtlPipeline",
                     "STAGE": "dev",
                 }
@@ -154,3 +157,48 @@ def test_function_may_start_executions_of_the_workflow_only(dev_template: Templa
             },
         },
     )
+
+
+def test_function_may_read_executions_of_the_workflow_only_and_publish_alerts(
+    dev_template: Template,
+) -> None:
+    machine = Capture()
+    dev_template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": Match.string_like_regexp("^TriggerRole")}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Action": ["states:DescribeExecution", "states:GetExecutionHistory"],
+                            "Effect": "Allow",
+                            "Resource": {
+                                "Fn::Join": [
+                                    "",
+                                    Match.array_with(
+                                        [
+                                            ":execution:",
+                                            {
+                                                "Fn::Select": [
+                                                    6,
+                                                    {"Fn::Split": [":", {"Ref": machine}]},
+                                                ]
+                                            },
+                                            ":*",
+                                        ]
+                                    ),
+                                ]
+                            },
+                        },
+                        {
+                            "Action": "sns:Publish",
+                            "Effect": "Allow",
+                            "Resource": {"Ref": Match.string_like_regexp("^AlertsAlertsTopic")},
+                        },
+                    ]
+                )
+            },
+        },
+    )
+    assert machine.as_string().startswith("WorkflowStateMachine")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from types import ModuleType
@@ -16,15 +15,13 @@ VALID_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 @pytest.fixture(scope="module")
 def handler() -> Iterator[ModuleType]:
-    previous = os.environ.get("STATE_MACHINE_ARN")
-    os.environ["STATE_MACHINE_ARN"] = "arn:aws:states:us-east-1:123456789012:stateMachine:etl"
-    try:
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv(
+            "STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:etl"
+        )
+        environment.setenv("LANDING_BUCKET", "landing")
+        environment.setenv("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:alerts")
         yield import_handler()
-    finally:
-        if previous is None:
-            os.environ.pop("STATE_MACHINE_ARN")
-        else:
-            os.environ["STATE_MACHINE_ARN"] = previous
 
 
 def name_of(handler: ModuleType, batch_id: str, *, bucket: str = "landing") -> str:
@@ -57,3 +54,19 @@ def test_same_batch_in_another_bucket_gets_another_name(handler: ModuleType) -> 
 
 def test_name_keeps_the_batch_id_readable(handler: ModuleType) -> None:
     assert name_of(handler, "2026-11-24").startswith("2026-11-24-")
+
+
+def test_one_file_on_two_days_gets_two_names(handler: ModuleType) -> None:
+    def day(batch_id: str) -> str:
+        batch = handler.Batch("landing", batch_id, "incoming/orders.csv", single_object=True)
+        name: str = handler.execution_name(batch)
+        return name
+
+    assert day("orders.csv-2026-11-27") != day("orders.csv-2026-11-28")
+
+
+def test_later_attempts_keep_their_suffix_whole_and_stay_valid(handler: ModuleType) -> None:
+    batch = handler.Batch("landing", "x" * 128, "incoming/" + "x" * 128 + "/", False)
+    name = handler.execution_name(batch, suffix="--attempt-12")
+    assert name.endswith("--attempt-12")
+    assert VALID_NAME.fullmatch(name)

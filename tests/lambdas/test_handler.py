@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from botocore.exceptions import ClientError
 
+from lambdas.trigger.batch_ids import batch_id_for, is_valid_batch_id
 from tests.lambdas.conftest import LANDING_BUCKET, LambdaContext, Landing, import_handler
 
 
@@ -42,22 +44,26 @@ def test_single_file_starts_one_execution_with_the_workflow_input(
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", trigger["received_at"])
     assert execution["input"] == {
         "bucket": LANDING_BUCKET,
-        "batch_id": "orders.csv",
+        "batch_id": "orders.csv-2026-11-24",  # the default mode: file name + arrival date
         "batch_prefix": "incoming/orders.csv",
         "input_path": f"s3://{LANDING_BUCKET}/incoming/orders.csv",
         "single_object": True,
         "objects": [
             {
                 "key": key,
+                "version_id": head["VersionId"],
                 "size": head["ContentLength"],
                 "etag": head["ETag"].strip('"'),
                 "sequencer": "0000000000000001",
                 "event_time": "2026-11-24T10:00:00.000Z",
             }
         ],
+        "object_count": 1,
+        "objects_capped": False,
         "source": "s3",
+        "attempt": 1,
     }
-    assert re.fullmatch(r"orders-csv-[0-9a-f]{10}", execution["name"])
+    assert re.fullmatch(r"orders-csv-2026-11-24-[0-9a-f]{10}", execution["name"])
 
 
 def test_many_files_of_a_batch_in_one_event_start_one_execution(
@@ -74,15 +80,17 @@ def test_many_files_of_a_batch_in_one_event_start_one_execution(
     assert summary["started"] == [execution["name"]]
 
 
-def test_files_of_a_batch_across_events_start_one_execution_and_count_duplicates(
+def test_late_parts_while_the_batch_is_gating_join_it(
     landing: Landing, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for n in range(4):
         key = landing.put(f"incoming/2026-11-24/part-{n}.csv")
         landing.handler.lambda_handler(landing.s3_event(key), lambda_context)
 
+    # moto's plain Step Functions keeps the execution RUNNING without entering RunGlueJob: the
+    # gate is still waiting, and the job will read every part of the folder.
     assert len(landing.executions()) == 1
-    assert metrics(log_lines(capsys)) == {"ExecutionsStarted": 1, "DuplicateDeliveries": 3}
+    assert metrics(log_lines(capsys)) == {"ExecutionsStarted": 1, "UploadsJoined": 3}
 
 
 def test_duplicate_delivery_starts_no_second_execution(
@@ -97,25 +105,63 @@ def test_duplicate_delivery_starts_no_second_execution(
     assert second["started"] == []
 
 
-def test_url_encoded_keys_are_decoded_spaces_plus_and_unicode(
-    landing: Landing, lambda_context: LambdaContext
+KEYS_WITH_SPECIAL_CHARACTERS = [
+    "incoming/c++.csv",
+    "incoming/50%.csv",
+    "incoming/2026-11-20T10:00:00.csv",
+    "incoming/day 1.csv",
+    "incoming/2026+11+20/part 1.csv",
+    "incoming/50%/x.csv",
+    "incoming/10:00/y.csv",
+    "incoming/día 1/a+b ü.csv",
+]
+
+
+@pytest.mark.parametrize("form", ["s3", "eventbridge"])
+@pytest.mark.parametrize("key", KEYS_WITH_SPECIAL_CHARACTERS)
+def test_keys_with_plus_percent_colon_and_space_reach_the_workflow_as_stored(
+    landing: Landing, lambda_context: LambdaContext, form: str, key: str
 ) -> None:
-    keys = [
-        landing.put("incoming/day 1/a+b ü.csv"),  # '+' stands for a space, '%2B' for a plus
-        landing.put("incoming/day+1/x.csv"),
-        landing.put("incoming/día-1/y.csv"),
-    ]
-    event = landing.s3_event(*keys)
-    assert event["Records"][0]["s3"]["object"]["key"] == "incoming/day+1/a%2Bb+%C3%BC.csv"
+    landing.put(key)
+    event = landing.s3_event(key) if form == "s3" else landing.eventbridge_event(key)
+    if form == "s3":  # S3 notifications URL-encode the key; EventBridge sends it as it is
+        assert event["Records"][0]["s3"]["object"]["key"] == quote_plus(key, safe="/")
+    else:
+        assert event["detail"]["object"]["key"] == key
     landing.handler.lambda_handler(event, lambda_context)
 
+    [execution] = landing.executions()
+    execution_input = execution["input"]
+    assert execution_input["objects"][0]["key"] == key
+    assert execution_input["source"] == form
+    rest = key.removeprefix("incoming/")
+    if "/" in rest:
+        folder = rest.split("/")[0]
+        assert execution_input["batch_prefix"] == f"incoming/{folder}/"
+        natural = folder
+    else:
+        assert execution_input["batch_prefix"] == key
+        natural = f"{rest}-2026-11-24"
+    # The job reads exactly the folder or key that exists (no decoded look-alike).
+    listed = landing.s3.list_objects_v2(
+        Bucket=LANDING_BUCKET, Prefix=execution_input["batch_prefix"]
+    )
+    assert [item["Key"] for item in listed["Contents"]] == [key]
+    assert execution_input["batch_id"] == batch_id_for(natural)
+    assert is_valid_batch_id(execution_input["batch_id"])
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,80}", execution["name"])
+
+
+def test_folders_that_sanitise_alike_stay_separate_batches(
+    landing: Landing, lambda_context: LambdaContext
+) -> None:
+    keys = [landing.put(f"incoming/{folder}/x.csv") for folder in ("day 1", "day+1", "day:1")]
+    landing.handler.lambda_handler(landing.s3_event(*keys), lambda_context)
+
     executions = landing.executions()
-    assert [e["input"]["batch_id"] for e in executions] == ["day 1", "day+1", "día-1"]
-    assert executions[0]["input"]["objects"][0]["key"] == "incoming/day 1/a+b ü.csv"
-    assert executions[0]["input"]["input_path"] == f"s3://{LANDING_BUCKET}/incoming/day 1/"
-    names = [e["name"] for e in executions]
-    assert len(set(names)) == 3  # "day 1" and "day+1" sanitise alike; the hash tells them apart
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,80}", name) for name in names)
+    assert len({e["input"]["batch_id"] for e in executions}) == 3
+    assert len({e["name"] for e in executions}) == 3
+    assert all(is_valid_batch_id(e["input"]["batch_id"]) for e in executions)
 
 
 def test_s3_test_event_is_logged_and_starts_nothing(
@@ -334,3 +380,30 @@ def test_rerun_starts_a_new_execution_for_a_batch_already_processed(
     assert again["input"]["batch_prefix"] == first["input"]["batch_prefix"]
     assert again["input"]["input_path"] == first["input"]["input_path"]
     assert capsys.readouterr().out.strip().endswith(again["name"])
+
+
+def test_rerun_of_a_fixed_name_file_batch_reads_its_key_under_its_own_id(
+    landing: Landing, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lambdas.trigger import rerun
+
+    monkeypatch.setenv("LANDING_PREFIX", "incoming/")
+    landing.put("incoming/day 1/orders.csv")
+    argv = ["--state-machine-arn", landing.state_machine_arn, "--bucket", LANDING_BUCKET]
+    assert rerun.main([*argv, "--batch-id", "day 1"], client=landing.sfn) == 0
+    assert (
+        rerun.main(
+            [*argv, "--batch-id", "orders.csv-2026-11-24", "--batch-prefix", "incoming/orders.csv"],
+            client=landing.sfn,
+        )
+        == 0
+    )
+
+    by_prefix = {e["input"]["batch_prefix"]: e for e in landing.executions()}
+    folder = by_prefix["incoming/day 1/"]
+    assert folder["input"]["batch_id"] == batch_id_for("day 1")  # as the trigger names it
+    assert is_valid_batch_id(folder["input"]["batch_id"])
+    single = by_prefix["incoming/orders.csv"]
+    assert single["input"]["batch_id"] == "orders.csv-2026-11-24"
+    assert single["input"]["single_object"] is True
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,80}", e["name"]) for e in by_prefix.values())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote_plus
 
 import pytest
 
@@ -30,12 +29,13 @@ def event(bucket: str = "landing", key: str = "incoming/b/part 1+x.csv") -> dict
     )
 
 
-def test_event_carries_the_url_encoded_key_and_unquoted_etag() -> None:
+def test_event_carries_the_key_as_stored_and_unquoted_etag() -> None:
+    # EventBridge does not URL-encode keys (S3's own notifications do).
     detail = event()["detail"]
     assert isinstance(detail, dict)
-    assert detail["object"]["key"] == "incoming/b/part+1%2Bx.csv"
-    assert unquote_plus(detail["object"]["key"]) == "incoming/b/part 1+x.csv"
+    assert detail["object"]["key"] == "incoming/b/part 1+x.csv"
     assert detail["object"]["etag"] == "abc"
+    assert "version-id" not in detail["object"]  # an unversioned bucket has none
 
 
 def test_rule_matches_only_its_bucket_and_prefix() -> None:

@@ -90,7 +90,7 @@ def test_single_file_is_its_own_batch_unless_a_batch_id_is_given(tmp_path: Path)
     assert grouped.files == ((file, "flights.csv"),)
 
 
-@pytest.mark.parametrize("bad_id", ["a/b", "", "-lead", "x y"])
+@pytest.mark.parametrize("bad_id", ["a/b", "", "-lead", "x y", "a+b", "a=b", "a:b", "x" * 129])
 def test_batch_id_that_cannot_be_a_prefix_is_refused(tmp_path: Path, bad_id: str) -> None:
     file = tmp_path / "f.csv"
     file.write_text("x\n")
