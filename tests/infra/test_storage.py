@@ -138,3 +138,23 @@ def test_prod_retains_buckets_and_keys(prod_template: Template) -> None:
 def test_bucket_names_are_generated_not_hard_coded(dev_template: Template) -> None:
     for logical_id, bucket in dev_template.find_resources("AWS::S3::Bucket").items():
         assert "BucketName" not in bucket["Properties"], logical_id
+
+
+def test_curated_bucket_expires_abandoned_staging_after_a_day_and_nothing_the_commit_needs(
+    dev_template: Template,
+) -> None:
+    _, bucket = _bucket(dev_template, "StorageCuratedBucket")
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    staging = [rule for rule in rules if rule.get("Prefix") == "_staging/"]
+    assert staging == [
+        {
+            "Id": "ExpireAbandonedStaging",
+            "Prefix": "_staging/",
+            "ExpirationInDays": 1,
+            "Status": "Enabled",
+        }
+    ]
+    # Current objects are expired only under prefixes no reader or commit depends on: run
+    # folders, reports and in-flight markers are deleted by the job, never by age.
+    expiring = {rule.get("Prefix") for rule in rules if "ExpirationInDays" in rule}
+    assert expiring == {"_staging/", "_glue/temp/"}
