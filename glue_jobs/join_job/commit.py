@@ -95,7 +95,8 @@ def commit_run(
                 run_id=layout.run_id,
             )
         except Exception as error:
-            _put_back(fs, layout.report_path, previous_text)
+            if _run_of_report(_read_text(fs, layout.report_path)) == layout.run_id:
+                _put_back(fs, layout.report_path, previous_text)  # not a later run's report
             discard_run(commit)
             raise CommitError(
                 f"batch {layout.batch_id}: the catalog partition could not be switched to run "
