@@ -32,7 +32,7 @@ def print_summary(results: Sequence[BatchResult], progress: Progress) -> None:
         progress.text(f"{result.batch_id}:")
         for label, path in output_paths(result).items():
             if path.exists():
-                progress.text(f"  {label:<11} {path}")
+                progress.text(f"  {label:<11} {_shown(path)}")
         if result.report:
             reasons = result.report.get("quarantined_by_reason") or {}
             for reason, count in sorted(reasons.items()):
@@ -42,16 +42,31 @@ def print_summary(results: Sequence[BatchResult], progress: Progress) -> None:
 
 
 def output_paths(result: BatchResult) -> dict[str, Path]:
-    """Where the batch's results, quarantine, report and alerts are (whether or not written)."""
-    dataset = (result.report or {}).get("dataset") or _dataset_from(result.alerts_file)
+    """Where the batch's results, quarantine, report and alerts are (whether or not written).
+
+    Results and quarantine are the current run's folders, as the batch's report names them
+    (``<dataset>/batch_id=<id>/run=<run id>/``); the batch's folders when there is no report.
+    """
+    report = result.report or {}
+    dataset = report.get("dataset") or _dataset_from(result.alerts_file)
     root = result.output_dir
     partition = f"batch_id={result.batch_id}"
     return {
-        "results": root / dataset / partition,
-        "quarantine": root / "_quarantine" / dataset / partition,
+        "results": Path(report.get("output_path") or root / dataset / partition),
+        "quarantine": Path(
+            report.get("quarantine_path") or root / "_quarantine" / dataset / partition
+        ),
         "report": root / "_reports" / dataset / f"{result.batch_id}.json",
         "alerts": result.alerts_file,
     }
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it is under it (shorter to read)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _counts(report: dict[str, Any] | None) -> list[str]:

@@ -101,7 +101,16 @@ class PipelineStorage(Construct):
                     id="ExpireGlueTempFiles",
                     prefix="_glue/temp/",
                     expiration=Duration.days(7),
-                )
+                ),
+                # The job commits without staging (runs write to their own folders and readers
+                # are switched to them); what earlier versions staged and a killed run left
+                # under _staging/ goes after a day. Abandoned run folders are found and deleted
+                # by the next run (their markers under _runs/), which a prefix rule cannot do.
+                s3.LifecycleRule(
+                    id="ExpireAbandonedStaging",
+                    prefix="_staging/",
+                    expiration=Duration.days(1),
+                ),
             ],
         )
 

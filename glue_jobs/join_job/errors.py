@@ -25,3 +25,15 @@ class DuplicateReferenceKeyError(JobInputError):
 
 class RowCountMismatchError(JobError):
     """Rows were lost or multiplied: input rows != output rows + quarantined rows."""
+
+
+class SchemaDriftError(JobError):
+    """A column the catalog table has arrives with another type; nothing was committed."""
+
+
+class CatalogConflictError(JobError):
+    """The catalog table kept changing under the run; nothing was committed."""
+
+
+class CommitError(JobError):
+    """The batch could not be switched to the new run; readers still see the previous one."""

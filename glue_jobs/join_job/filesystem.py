@@ -1,10 +1,14 @@
 """File operations through Hadoop's FileSystem API, so the job treats ``s3://`` URIs (EMRFS on
-Glue) and local paths alike: existence checks, listing data files, renames for the commit,
-small text files for the report.
+Glue) and local paths alike: existence checks, listings, deletes, small text files (the report).
+
+There is deliberately no rename or copy: on S3 both copy every byte, and the commit never
+moves output data (see ``commit``).
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +21,16 @@ class DataFile:
 
     uri: str
     size: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A direct child of a folder: its URI, name, kind and last modification (epoch ms)."""
+
+    uri: str
+    name: str
+    is_folder: bool
+    modified_ms: int
 
 
 class HadoopFileSystem:
@@ -65,17 +79,53 @@ class HadoopFileSystem:
         if fs.exists(path):
             fs.delete(path, True)
 
-    def rename(self, source: str, target: str) -> None:
-        """Move ``source`` to ``target`` (whose parent is created); raise if the move fails."""
-        source_path, fs = self._resolve(source)
-        target_path, _ = self._resolve(target)
-        fs.mkdirs(target_path.getParent())
-        if not fs.rename(source_path, target_path):
-            raise OSError(f"could not move {source} to {target}")
+    def delete_if_empty(self, uri: str) -> None:
+        """Delete the folder ``uri`` if it holds nothing (a non-recursive delete: a file that
+        appears meanwhile keeps it). S3 has no empty folders; a local disk keeps them."""
+        path, fs = self._resolve(uri)
+        if fs.exists(path) and fs.getFileStatus(path).isDirectory() and not fs.listStatus(path):
+            try:
+                fs.delete(path, False)
+            except Exception:  # py4j wraps the JVM's "not empty": someone wrote into it
+                return
+
+    def children(self, uri: str) -> list[Entry]:
+        """The direct children of the folder ``uri`` (none when it does not exist)."""
+        path, fs = self._resolve(uri)
+        if not fs.exists(path):
+            return []
+        return [
+            Entry(
+                uri=join_uri(uri, str(status.getPath().getName())),
+                name=str(status.getPath().getName()),
+                is_folder=bool(status.isDirectory()),
+                modified_ms=int(status.getModificationTime()),
+            )
+            for status in fs.listStatus(path)
+        ]
+
+    def newest_modification_ms(self, uri: str) -> int:
+        """Latest modification time (epoch ms) of the files under ``uri``, or of ``uri`` itself.
+
+        S3 has no folders, so a "folder"'s own time means nothing there: its files' times do.
+        """
+        path, fs = self._resolve(uri)
+        newest = 0
+        iterator = fs.listFiles(path, True)
+        while iterator.hasNext():
+            newest = max(newest, int(iterator.next().getModificationTime()))
+        return newest or int(fs.getFileStatus(path).getModificationTime())
 
     def write_text(self, uri: str, text: str) -> None:
-        """Write ``text`` (UTF-8) to the file ``uri``, replacing it."""
+        """Write ``text`` (UTF-8) to the file ``uri``, replacing it in one step.
+
+        Readers see the old file or the new one, never a part: on S3 an object appears whole when
+        its PUT completes; a local file is written beside the target and moved over it.
+        """
         path, fs = self._resolve(uri)
+        if str(fs.getUri().getScheme()) == "file":
+            _replace_local_file(str(path.toUri().getPath()), text)
+            return
         stream = fs.create(path, True)
         try:
             stream.write(bytearray(text.encode("utf-8")))
@@ -102,6 +152,23 @@ class HadoopFileSystem:
     def _resolve(self, uri: str) -> tuple[Any, Any]:
         path = self._jvm.org.apache.hadoop.fs.Path(uri)
         return path, path.getFileSystem(self._conf)
+
+
+def _replace_local_file(target: str, text: str) -> None:
+    # A small metadata file, not output data: the one place a file is moved, and only locally.
+    folder = os.path.dirname(target)
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
 
 
 def join_uri(root: str, *parts: str) -> str:

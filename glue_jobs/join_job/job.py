@@ -29,6 +29,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(_here.parent))
 
 from join_job.errors import JobArgumentError, JobError
+from join_job.layout import check_batch_id
 from join_job.pipeline_config import (
     PipelineConfigError,
     load_pipeline_config,
@@ -66,12 +67,9 @@ def parse_arguments(argv: Sequence[str]) -> BatchRun:
         )
     except PipelineConfigError as error:
         raise JobArgumentError(f"--pipeline_config: {error}") from error
-    batch_id = args.batch_id.strip()
-    if not batch_id or "/" in batch_id or batch_id in (".", ".."):
-        raise JobArgumentError(
-            f"--batch_id {args.batch_id!r} cannot name a partition folder (empty, '.', '..' or "
-            "containing '/')"
-        )
+    # The same rule as the trigger's (join_job.layout.is_valid_batch_id): refused before
+    # anything is read or written, with the id in the message.
+    batch_id = check_batch_id(args.batch_id, what="--batch_id")
     if config.joins and not args.reference_path:
         raise JobArgumentError("--reference_path is required: the pipeline config has joins")
     return BatchRun(

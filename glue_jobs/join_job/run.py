@@ -1,4 +1,4 @@
-"""One run of the join job over one batch: checks, read, join, write-then-swap, report.
+"""One run of the join job over one batch: checks, read, join, write once, commit, report.
 
 :func:`run_batch` is the whole job apart from argument parsing; the entry script
 (``job.py``), the local runner and the tests call it.
@@ -12,16 +12,18 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as sf
 
-from join_job import datasets, transforms
+from join_job import commit, datasets, transforms
+from join_job.catalog import CatalogTable
 from join_job.errors import DuplicateReferenceKeyError, JobInputError, RowCountMismatchError
 from join_job.filesystem import HadoopFileSystem, join_uri
+from join_job.layout import RunLayout, check_batch_id
 from join_job.pipeline_config import JoinSpec, PipelineConfig
 
 LOG = logging.getLogger("join_job")
@@ -41,20 +43,23 @@ class BatchRun:
     run_id: str = ""
 
     @property
+    def layout(self) -> RunLayout:
+        """Where this run writes (``join_job.layout``); needs ``run_id``."""
+        return RunLayout(self.output_path, self.config.dataset, self.batch_id, self.run_id)
+
+    @property
     def output_partition(self) -> str:
-        """``<output_path>/<dataset>/batch_id=<batch_id>``: this batch's results."""
-        return join_uri(self.output_path, self.config.dataset, f"batch_id={self.batch_id}")
+        """``<output_path>/<dataset>/batch_id=<batch_id>/run=<run_id>``: this run's results."""
+        return self.layout.output_folder
 
     @property
     def quarantine_partition(self) -> str:
-        """``<output_path>/_quarantine/<dataset>/batch_id=<batch_id>``: its rejected rows."""
-        return join_uri(
-            self.output_path, "_quarantine", self.config.dataset, f"batch_id={self.batch_id}"
-        )
+        """``<output_path>/_quarantine/<dataset>/batch_id=<batch_id>/run=<run_id>``."""
+        return self.layout.quarantine_folder
 
     @property
     def report_path(self) -> str:
-        """``<output_path>/_reports/<dataset>/<batch_id>.json``: the run report."""
+        """``<output_path>/_reports/<dataset>/<batch_id>.json``: the batch's current run."""
         return join_uri(self.output_path, "_reports", self.config.dataset, f"{self.batch_id}.json")
 
     def reference_folder(self, join: JoinSpec) -> str:
@@ -80,17 +85,21 @@ def run_batch(
 ) -> dict[str, Any]:
     """Process one batch; return the run report (also written to ``run.report_path``).
 
-    Fails fast with :class:`JobInputError` naming the path or column when the input is missing or
-    empty, a reference folder is missing, a join key is absent or a reference repeats a key.
-    Results and quarantine are written to a staging folder, counted, checked against the input
-    (``input = output + quarantined``) and only then moved over the batch's previous partitions,
-    so a failed run leaves the previous good output in place.
+    Fails fast with :class:`JobInputError` naming the batch id, path or column when the batch id
+    cannot name a partition, the input is missing or empty, a reference folder is missing, a join
+    key is absent or a reference repeats a key. Results and quarantine are written once, to the
+    run's own folders, counted, checked against the input (``input = output + quarantined``) and
+    then committed by :func:`join_job.commit.commit_run` (no rename, no copy), so a failed run
+    leaves the previous good output in place.
     """
     started_at = datetime.now(UTC)
     clock = time.monotonic()
-    run_id = run.run_id or uuid.uuid4().hex
+    check_batch_id(run.batch_id)
+    run = replace(run, run_id=run.run_id or uuid.uuid4().hex)
+    run_id = run.run_id
     fs = HadoopFileSystem(spark)
     config = run.config
+    committing = commit.Commit(fs, run.layout, table=_catalog_table(run, glue_client))
 
     input_bytes = _check_input(fs, run.input_path)
     _tune(spark, config, input_bytes)
@@ -107,7 +116,7 @@ def run_batch(
     # (bench/RESULTS.md), and a clean batch, the usual case, needs no second read at all.
     input_metrics = Observation("input")
     parsed = parsed.observe(input_metrics, sf.count(sf.lit(1)).alias("rows"))
-    staging = join_uri(run.output_path, "_staging", config.dataset, f"{run.batch_id}-{run_id}")
+    commit.begin_run(committing, started_at.isoformat(timespec="seconds"))
     try:
         joined = parsed
         for reference in references:
@@ -121,8 +130,8 @@ def run_batch(
             name for reference in references for name in reference.prepared.added_columns
         ]
         results = transforms.output_rows(observed, output_columns)
-        staged_output = join_uri(staging, "output")
-        staged_quarantine = join_uri(staging, "quarantine")
+        staged_output = run.output_partition
+        staged_quarantine = run.quarantine_partition
         _write_input_pass(results, staged_output, run.input_path)
         _log_phase("results written (the input pass)", clock)
         input_rows = int(input_metrics.get["rows"])
@@ -139,24 +148,10 @@ def run_batch(
         output_rows = datasets.parquet_row_count(spark, staged_output)
         by_reason = {} if clean else _rows_by_reason(spark, staged_quarantine)
         _check_row_counts(run, input_rows, output_rows, by_reason, outcome)
-
-        # Commit: quarantine first, results last, so results never point at stale rejects.
-        _swap_in(fs, staged_quarantine, run.quarantine_partition, run_id)
-        _swap_in(fs, staged_output, run.output_partition, run_id)
-        _log_phase("counted, checked and committed", clock)
-        if run.catalog_database and glue_client is not None:
-            from join_job.catalog import register_batch
-
-            register_batch(
-                glue_client(),
-                database=run.catalog_database,
-                table=config.dataset,
-                table_location=join_uri(run.output_path, config.dataset),
-                batch_id=run.batch_id,
-                columns=datasets.hive_columns(results),
-            )
-    finally:
-        fs.delete(staging)
+        _log_phase("counted and checked", clock)
+    except Exception:
+        commit.discard_run(committing)  # nothing was visible yet: leave nothing behind
+        raise
 
     report = _report(
         run,
@@ -169,7 +164,9 @@ def run_batch(
         started_at=started_at,
         seconds=time.monotonic() - clock,
     )
-    fs.write_text(run.report_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+    commit_clock = time.monotonic()
+    report = commit.commit_run(committing, report, datasets.hive_columns(results))
+    LOG.info("commit took %.3f s", time.monotonic() - commit_clock)
     LOG.info(
         "batch %s: %d input rows, %d output, %d quarantined",
         run.batch_id,
@@ -178,6 +175,18 @@ def run_batch(
         report["quarantined_rows"],
     )
     return report
+
+
+def _catalog_table(run: BatchRun, glue_client: GlueClientFactory | None) -> CatalogTable | None:
+    """The dataset's catalog table when the run registers its output (``--catalog_database``)."""
+    if not run.catalog_database or glue_client is None:
+        return None
+    return CatalogTable(
+        glue=glue_client(),
+        database=run.catalog_database,
+        table=run.config.dataset,
+        location=run.layout.table_location,
+    )
 
 
 def _check_input(fs: HadoopFileSystem, input_path: str) -> int:
@@ -307,22 +316,6 @@ def _check_row_counts(
             f"output and {quarantined_rows} to quarantine ({outcome['accepted']} accepted by the "
             "joins); nothing was committed"
         )
-
-
-def _swap_in(fs: HadoopFileSystem, staged: str, target: str, run_id: str) -> None:
-    """Replace ``target`` by ``staged``; the previous folder is moved aside, then deleted."""
-    previous = f"{target.rstrip('/')}.replaced-{run_id}"
-    had_previous = fs.exists(target)
-    if had_previous:
-        fs.rename(target, previous)
-    try:
-        fs.rename(staged, target)
-    except OSError:
-        if had_previous:
-            fs.rename(previous, target)
-        raise
-    if had_previous:
-        fs.delete(previous)
 
 
 def _report(

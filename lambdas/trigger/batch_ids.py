@@ -21,7 +21,7 @@ import re
 from datetime import datetime
 
 BATCH_ID_MAX = 128
-BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+BATCH_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _DISALLOWED = re.compile(r"[^A-Za-z0-9._-]")
 _HASH_CHARS = 8
 
@@ -33,7 +33,8 @@ DEFAULT_BATCH_ID_MODE = "file_arrival_date"
 
 def is_valid_batch_id(batch_id: str) -> bool:
     """Whether ``batch_id`` is safe as an S3 path segment, partition value and name part."""
-    return bool(BATCH_ID_PATTERN.match(batch_id))
+    # fullmatch: a pattern ending in ``$`` would admit a trailing newline.
+    return BATCH_ID_PATTERN.fullmatch(batch_id) is not None
 
 
 def batch_id_for(name: str) -> str:

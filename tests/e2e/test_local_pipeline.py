@@ -89,12 +89,18 @@ def test_batch_with_bad_rows_succeeds_and_quarantines_them(workspace: Path) -> N
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     curated = workspace / "curated"
-    assert parquet_rows(curated / "orders" / "batch_id=2026-11-20") == [
+    report = json.loads((curated / "_reports" / "orders" / "2026-11-20.json").read_text())
+    # One run folder, named by the report (how path readers find the current batch) ...
+    run_folder = f"run={report['run_id']}"
+    assert report["output_path"] == str(curated / "orders" / "batch_id=2026-11-20" / run_folder)
+    assert parquet_rows(Path(report["output_path"])) == [
         (1, "c1", 10.5, "Ada", "UK"),
         (2, "c2", 20.0, "Grace", "US"),
     ]
+    # ... which the summary prints.
+    assert f"/batch_id=2026-11-20/{run_folder}" in done.stdout
     quarantine = parquet_rows(
-        curated / "_quarantine" / "orders" / "batch_id=2026-11-20",
+        Path(report["quarantine_path"]),
         "order_id, reject_reason",
         "reject_reason",
     )
@@ -104,7 +110,6 @@ def test_batch_with_bad_rows_succeeds_and_quarantines_them(workspace: Path) -> N
         (4, "schema_mismatch:amount"),
         (3, "unmatched:customers"),
     ]
-    report = json.loads((curated / "_reports" / "orders" / "2026-11-20.json").read_text())
     assert (report["input_rows"], report["output_rows"], report["quarantined_rows"]) == (6, 2, 4)
     alerts = (curated / "_alerts" / "orders" / "2026-11-20.jsonl").read_text().splitlines()
     assert [json.loads(line)["subject"] for line in alerts] == ["ETL batch succeeded (local)"]
@@ -143,16 +148,19 @@ def test_fixed_name_daily_file_is_one_batch_per_day_and_keeps_earlier_days(
         done = etl_local_run(workspace, daily, "--quiet", "--arrival-time", f"{day}T06:00:00Z")
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
-    output = workspace / "curated" / "orders"
-    assert parquet_rows(output / "batch_id=orders.csv-2026-11-27") == [
-        (7, "c2", 70.0, "Grace", "US")
-    ]
-    assert parquet_rows(output / "batch_id=orders.csv-2026-11-28") == [(8, "c1", 80.0, "Ada", "UK")]
     reports = workspace / "curated" / "_reports" / "orders"
     assert sorted(path.name for path in reports.glob("*.json")) == [
         "orders.csv-2026-11-27.json",
         "orders.csv-2026-11-28.json",
     ]
+    outputs = {
+        path.stem: parquet_rows(Path(json.loads(path.read_text())["output_path"]))
+        for path in reports.glob("*.json")
+    }
+    assert outputs == {
+        "orders.csv-2026-11-27": [(7, "c2", 70.0, "Grace", "US")],
+        "orders.csv-2026-11-28": [(8, "c1", 80.0, "Ada", "UK")],
+    }
 
 
 def test_missing_reference_folder_is_a_usage_error_before_anything_runs(workspace: Path) -> None:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from pyspark.sql import SparkSession
@@ -113,13 +114,62 @@ class FlightsLayout:
         return report
 
     def output_partition(self, batch_id: str, dataset: str = "flights") -> Path:
-        return self.output / dataset / f"batch_id={batch_id}"
+        """The batch's current results, found as a path reader does: through its report
+        (the batch's folder when it has no report yet)."""
+        return self._current(batch_id, dataset, "output_path", self.output / dataset)
 
     def quarantine_partition(self, batch_id: str, dataset: str = "flights") -> Path:
-        return self.output / "_quarantine" / dataset / f"batch_id={batch_id}"
+        """The batch's current rejected rows, through its report."""
+        folder = self.output / "_quarantine" / dataset
+        return self._current(batch_id, dataset, "quarantine_path", folder)
+
+    def _current(self, batch_id: str, dataset: str, key: str, parent: Path) -> Path:
+        path = self.output / "_reports" / dataset / f"{batch_id}.json"
+        if not path.is_file():
+            return parent / f"batch_id={batch_id}"
+        return Path(json.loads(path.read_text())[key])
 
 
 @pytest.fixture
 def flights(tmp_path: Path, spark: SparkSession) -> FlightsLayout:
     """The flights reference data in ``tmp_path``, ready for batches."""
     return FlightsLayout(tmp_path, spark)
+
+
+@pytest.fixture
+def glue_catalog() -> Iterator[Any]:
+    """moto's Glue with database ``flights_dev``, and UpdateTable's ``VersionId`` enforced.
+
+    moto accepts any ``VersionId``; Glue refuses a stale one with
+    ConcurrentModificationException. The shim restores that check, which the commit relies on.
+    """
+    from moto import mock_aws
+    from moto.core.exceptions import JsonRESTError
+    from moto.glue.responses import GlueResponse
+
+    real_update_table = GlueResponse.update_table
+
+    def update_table(self: GlueResponse) -> Any:
+        version = self.parameters.get("VersionId")
+        if version is not None:
+            table_input: Any = self.parameters.get("TableInput")
+            table = self.glue_backend.get_table(
+                str(self.parameters.get("DatabaseName")), str(table_input.get("Name"))
+            )
+            current = table.as_dict()["VersionId"]
+            if str(version) != str(current):
+                raise JsonRESTError(
+                    "ConcurrentModificationException",
+                    f"VersionId {version} is not the table's latest version {current}",
+                )
+        return real_update_table(self)
+
+    with mock_aws(), mock.patch.object(GlueResponse, "update_table", update_table):
+        import boto3
+
+        client = boto3.client("glue", region_name="us-east-1")
+        client.create_database(DatabaseInput={"Name": CATALOG_DATABASE})
+        yield client
+
+
+CATALOG_DATABASE = "flights_dev"

@@ -161,3 +161,23 @@ def test_auto_delete_provider_logs_to_a_group_the_stack_owns(dev_template: Templ
     (group_id,) = groups
     for logical_id, resource in dev_template.find_resources("Custom::S3AutoDeleteObjects").items():
         assert group_id in resource["DependsOn"], logical_id
+
+
+def test_curated_bucket_expires_abandoned_staging_after_a_day_and_nothing_the_commit_needs(
+    dev_template: Template,
+) -> None:
+    _, bucket = _bucket(dev_template, "StorageCuratedBucket")
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    staging = [rule for rule in rules if rule.get("Prefix") == "_staging/"]
+    assert staging == [
+        {
+            "Id": "ExpireAbandonedStaging",
+            "Prefix": "_staging/",
+            "ExpirationInDays": 1,
+            "Status": "Enabled",
+        }
+    ]
+    # Current objects are expired only under prefixes no reader or commit depends on: run
+    # folders, reports and in-flight markers are deleted by the job, never by age.
+    expiring = {rule.get("Prefix") for rule in rules if "ExpirationInDays" in rule}
+    assert expiring == {"_staging/", "_glue/temp/"}
