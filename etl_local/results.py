@@ -18,7 +18,7 @@ def print_summary(results: Sequence[BatchResult], progress: Progress) -> None:
         [
             result.batch_id,
             result.status,
-            *_counts(result.report),
+            *_counts(_this_runs_report(result)),
             *(f"{result.seconds.get(step, 0.0):.1f}" for step in _STEPS),
         ]
         for result in results
@@ -32,9 +32,11 @@ def print_summary(results: Sequence[BatchResult], progress: Progress) -> None:
         progress.text(f"{result.batch_id}:")
         for label, path in output_paths(result).items():
             if path.exists():
-                progress.text(f"  {label:<11} {path}")
-        if result.report:
-            reasons = result.report.get("quarantined_by_reason") or {}
+                earlier = label != "alerts" and not result.succeeded
+                progress.text(f"  {label:<11} {path}{' (an earlier run, kept)' if earlier else ''}")
+        report = _this_runs_report(result)
+        if report:
+            reasons = report.get("quarantined_by_reason") or {}
             for reason, count in sorted(reasons.items()):
                 progress.text(f"  quarantine  {count} row(s): {reason}")
         for alert in result.alerts:
@@ -52,6 +54,12 @@ def output_paths(result: BatchResult) -> dict[str, Path]:
         "report": root / "_reports" / dataset / f"{result.batch_id}.json",
         "alerts": result.alerts_file,
     }
+
+
+def _this_runs_report(result: BatchResult) -> dict[str, Any] | None:
+    # The job writes its report last, on success only: a failed run leaves the previous run's
+    # report (and output) in place, and those counts are not this run's.
+    return result.report if result.succeeded else None
 
 
 def _counts(report: dict[str, Any] | None) -> list[str]:
