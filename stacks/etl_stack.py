@@ -48,6 +48,7 @@ class EtlStack(Stack):
             landing_bucket=self.storage.landing_bucket,
             glue_job_name=self.glue_job.job_name,
             alert_topic=self.alerts.topic,
+            log_key=self.storage.data_key,
         )
         self.trigger = BatchTrigger(
             self,
@@ -55,6 +56,7 @@ class EtlStack(Stack):
             config=config,
             landing_bucket=self.storage.landing_bucket,
             state_machine=self.workflow.state_machine,
+            log_key=self.storage.data_key,
         )
         self.monitoring = PipelineMonitoring(
             self,

@@ -8,6 +8,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -17,6 +18,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.log_encryption import admit_log_group
 from stacks.log_retention import retention_days
 from stacks.nag import acknowledge
 
@@ -31,7 +33,8 @@ class BatchTrigger(Construct):
     retries, or are older than ``max_event_age_minutes``, go to an encrypted SQS dead-letter
     queue (``self.dead_letter_queue``) so no upload is dropped silently.
 
-    Props: ``config``, ``landing_bucket``, ``state_machine``.
+    Props: ``config``, ``landing_bucket``, ``state_machine``, ``log_key`` (encrypts the function's
+    log group).
     Attributes: ``function``, ``dead_letter_queue``, ``rule``, ``log_group``.
     """
 
@@ -43,6 +46,7 @@ class BatchTrigger(Construct):
         config: StageConfig,
         landing_bucket: s3.IBucket,
         state_machine: sfn.IStateMachine,
+        log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = config.trigger
@@ -68,7 +72,9 @@ class BatchTrigger(Construct):
             "LogGroup",
             retention=retention_days(config.log_retention_days),
             removal_policy=removal,
+            encryption_key=log_key,
         )
+        admit_log_group(log_key, self.log_group)
         # Our own role instead of AWSLambdaBasicExecutionRole: write only to this log group.
         role = iam.Role(
             self,
