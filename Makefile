@@ -4,7 +4,24 @@ SHELL := /bin/bash
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
+# The Python 3.11 every venv here is made from (Glue 5.0 runs 3.11; pyproject requires it):
+# python3.11 on PATH, pyenv's, uv's, or else one installed with uv into the user's data folder
+# (scripts/find_python311.sh). Looked up once, and only when a venv has to be made. To choose
+# one: make setup PYTHON311=/path/to/python3.11
+ifndef PYTHON311
+PYTHON311 = $(eval PYTHON311 := $$(shell scripts/find_python311.sh --provision .venv-bootstrap))$(PYTHON311)
+endif
+# $(call python311_venv,DIR): make DIR a Python 3.11 venv, replacing one made from another Python
+# (say the machine's python3 3.12, which pip refuses for this project).
+define python311_venv
+	@$(1)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+		python311='$(PYTHON311)'; test -n "$$python311" || exit 1; \
+		echo "Creating $(1) with $$python311"; rm -rf $(1); "$$python311" -m venv $(1); }
+endef
+CHECKOV_VENV := .venv-checkov
 STAGE ?= dev
+# cdk deploy asks before widening IAM or security groups; CI (no terminal) deploys with never.
+APPROVAL ?= broadening
 # jsii and the CDK CLI need Node 22 or 24 (Node 20 is past end of life). Use the machine's Node
 # when it is new enough, else a copy installed from the npm registry into .node/ (not system-wide).
 NODE_VERSION := 22.23.3
@@ -26,12 +43,18 @@ EMULATOR_VENV := .venv-emulator
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed node_modules/.installed $(NODE_STAMP) ## Python venv, pinned npm tools, Node >= 22
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed $(NODE_STAMP) ## Python 3.11 venvs, pinned npm tools, Node >= 22
 
 $(VENV)/.installed: pyproject.toml
-	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(call python311_venv,$(VENV))
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $@
+
+# checkov in its own venv: it pins boto3, packaging and networkx below the project's versions.
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(call python311_venv,$(CHECKOV_VENV))
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -39,7 +62,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 $(EMULATOR_VENV)/.installed: rehearsal/emulator-requirements.txt
-	@test -x $(EMULATOR_VENV)/bin/python || python3 -m venv $(EMULATOR_VENV)
+	$(call python311_venv,$(EMULATOR_VENV))
 	$(EMULATOR_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r rehearsal/emulator-requirements.txt
 	@touch $@
 
@@ -47,17 +70,18 @@ $(EMULATOR_VENV)/.installed: rehearsal/emulator-requirements.txt
 	npm install --prefix .node --no-save --no-audit --no-fund --loglevel=error node-linux-$(NODE_ARCH)@$(NODE_VERSION)
 	@touch $@
 
-test: setup lint synth ## Lint, synth every stage, run every test, rehearse the deploy
+test: setup lint synth ## Lint, synth every stage, run every test (cdk-nag, cfn-lint, checkov), rehearse the deploy
 	$(PYTHON) -m pytest
 	$(MAKE) rehearse
 
 rehearse: setup $(EMULATOR_VENV)/.installed ## Deploy dev into a local AWS emulator, drive it, destroy it
 	$(PYTHON) -m rehearsal.run --stage dev
 
-lint: setup ## ruff (lint + format check) and mypy
+lint: setup ## ruff (lint + format), mypy, actionlint on the CI workflow
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy $(PY_SOURCES)
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 format: setup ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -67,7 +91,7 @@ synth: setup ## Synthesize every stage into cdk.out/ (cdk-nag runs as part of sy
 	$(CDK) synth --quiet -c synth_only_notification_email=$(SYNTH_ONLY_EMAIL)
 
 deploy: setup ## Deploy one stage: make deploy STAGE=prod
-	$(CDK) deploy -c stage=$(STAGE) --require-approval broadening
+	$(CDK) deploy -c stage=$(STAGE) --require-approval $(APPROVAL)
 
 diff: setup ## Show what a deploy of STAGE would change
 	$(CDK) diff -c stage=$(STAGE)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from etl_local.inputs import (
     UserInputError,
+    check_output_outside_incoming,
     check_reference_dir,
     collect_batch,
     load_config,
@@ -53,6 +54,7 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     check_reference_dir(args.reference_dir, config)
     batch = collect_batch(args.incoming, args.batch_id)
+    check_output_outside_incoming(args.output, args.incoming)
     prepare_output_dir(args.output)
     progress = Progress(quiet=args.quiet)
 
@@ -71,7 +73,8 @@ def _run(args: argparse.Namespace) -> int:
             result = pipeline.run(batch, arrival_time=args.arrival_time)
     finally:
         shutil.rmtree(landing_dir, ignore_errors=True)
-    print_summary([result], progress)
+    # --quiet silences the progress lines, not the summary.
+    print_summary([result], Progress())
     if result.succeeded:
         return EXIT_OK
     print(f"etl-local: batch {result.batch_id} FAILED\n{result.failure_text()}", file=sys.stderr)

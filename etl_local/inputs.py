@@ -101,6 +101,22 @@ def collect_batch(incoming: Path, batch_id: str | None) -> Batch:
     )
 
 
+def check_output_outside_incoming(output: Path, incoming: Path) -> None:
+    """``--output`` may be neither the ``--incoming`` folder nor inside it.
+
+    Results written there would join the batch: the next run would read its own Parquet as CSV.
+    """
+    if not incoming.is_dir():
+        return
+    batch_dir = incoming.resolve()
+    if output.resolve().is_relative_to(batch_dir):
+        raise UserInputError(
+            f"--output {output}: is inside --incoming {incoming} (or the same folder); the "
+            "results would become part of the batch and the next run would read them as input. "
+            "Choose an output folder outside the batch folder."
+        )
+
+
 def prepare_output_dir(output: Path) -> None:
     """Create ``--output`` if needed and prove it is writable."""
     try:

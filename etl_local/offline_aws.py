@@ -178,9 +178,16 @@ def _resolve(node: Any, values: Mapping[str, str]) -> Any:
                 lambda match: _lookup(match.group(1), values, "Fn::Sub"), argument
             )
             return substituted.replace("${!", "${")
+        if key == "Fn::Split":
+            separator, text = argument
+            return str(_resolve(text, values)).split(str(separator))
+        if key == "Fn::Select":
+            index, items = argument
+            return _resolve(items, values)[int(index)]
         if key.startswith("Fn::"):
             raise TemplateError(
-                f"{key} is not supported offline (only Ref, Fn::GetAtt, Fn::Join, Fn::Sub)"
+                f"{key} is not supported offline "
+                "(only Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select, Fn::Split)"
             )
     return {key: _resolve(value, values) for key, value in node.items()}
 

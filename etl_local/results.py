@@ -18,7 +18,7 @@ def print_summary(results: Sequence[BatchResult], progress: Progress) -> None:
         [
             result.batch_id,
             result.status,
-            *_counts(result.report),
+            *_counts(_this_runs_report(result)),
             *(f"{result.seconds.get(step, 0.0):.1f}" for step in _STEPS),
         ]
         for result in results
@@ -32,9 +32,12 @@ def print_summary(results: Sequence[BatchResult], progress: Progress) -> None:
         progress.text(f"{result.batch_id}:")
         for label, path in output_paths(result).items():
             if path.exists():
-                progress.text(f"  {label:<11} {_shown(path)}")
-        if result.report:
-            reasons = result.report.get("quarantined_by_reason") or {}
+                earlier = label != "alerts" and not result.succeeded
+                shown = f"{_shown(path)}{' (an earlier run, kept)' if earlier else ''}"
+                progress.text(f"  {label:<11} {shown}")
+        report = _this_runs_report(result)
+        if report:
+            reasons = report.get("quarantined_by_reason") or {}
             for reason, count in sorted(reasons.items()):
                 progress.text(f"  quarantine  {count} row(s): {reason}")
         for alert in result.alerts:
@@ -67,6 +70,12 @@ def _shown(path: Path) -> Path:
         return path.relative_to(Path.cwd())
     except ValueError:
         return path
+
+
+def _this_runs_report(result: BatchResult) -> dict[str, Any] | None:
+    # The job writes its report last, on success only: a failed run leaves the previous run's
+    # report (and output) in place, and those counts are not this run's.
+    return result.report if result.succeeded else None
 
 
 def _counts(report: dict[str, Any] | None) -> list[str]:

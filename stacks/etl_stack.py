@@ -49,6 +49,7 @@ class EtlStack(Stack):
             landing_bucket=self.storage.landing_bucket,
             glue_job_name=self.glue_job.job_name,
             alert_topic=self.alerts.topic,
+            log_key=self.storage.data_key,
         )
         self.trigger = BatchTrigger(
             self,
@@ -57,6 +58,7 @@ class EtlStack(Stack):
             landing_bucket=self.storage.landing_bucket,
             state_machine=self.workflow.state_machine,
             alert_topic=self.alerts.topic,
+            log_key=self.storage.data_key,
         )
         self.monitoring = PipelineMonitoring(
             self,
@@ -68,7 +70,7 @@ class EtlStack(Stack):
             dead_letter_queue=self.trigger.dead_letter_queue,
             glue_job_name=self.glue_job.job_name,
         )
-        manage_provider_log_groups(self, config=config)
+        manage_provider_log_groups(self, config=config, log_key=self.storage.data_key)
         self._outputs()
 
     def _outputs(self) -> None:

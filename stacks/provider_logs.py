@@ -3,35 +3,41 @@
 from __future__ import annotations
 
 from aws_cdk import CfnResource, CustomResourceProviderBase, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import IConstruct
 
 from stacks.config import StageConfig
+from stacks.log_encryption import admit_log_group
 from stacks.log_retention import retention_days
 
 
-def manage_provider_log_groups(stack: Stack, *, config: StageConfig) -> list[logs.LogGroup]:
+def manage_provider_log_groups(
+    stack: Stack, *, config: StageConfig, log_key: kms.IKey
+) -> list[logs.LogGroup]:
     """Give each custom resource provider's function a log group that the stack owns.
 
     Without one, Lambda creates ``/aws/lambda/<function>`` on the first invocation: it never
     expires and outlives ``cdk destroy`` (the deploy rehearsal found dev's auto-delete-objects
-    provider's group left behind). The group takes the stage's retention and removal policy,
-    and every custom resource waits for it, so the provider's first log line lands in it.
+    provider's group left behind). The group takes the stage's retention and removal policy and
+    is encrypted with ``log_key`` like every other log group of the stack; every custom resource
+    waits for it, so the provider's first log line lands in it.
     """
     removal = RemovalPolicy.RETAIN if config.is_retained else RemovalPolicy.DESTROY
     groups: list[logs.LogGroup] = []
     for provider in stack.node.children:
         if not isinstance(provider, CustomResourceProviderBase):
             continue
-        groups.append(
-            logs.LogGroup(
-                stack,
-                f"{provider.node.id.replace('Custom::', '')}LogGroup",
-                log_group_name=Fn.join("", ["/aws/lambda/", _resource(provider, "Handler").ref]),
-                retention=retention_days(config.log_retention_days),
-                removal_policy=removal,
-            )
+        group = logs.LogGroup(
+            stack,
+            f"{provider.node.id.replace('Custom::', '')}LogGroup",
+            log_group_name=Fn.join("", ["/aws/lambda/", _resource(provider, "Handler").ref]),
+            retention=retention_days(config.log_retention_days),
+            removal_policy=removal,
+            encryption_key=log_key,
         )
+        admit_log_group(log_key, group)
+        groups.append(group)
     custom_resources = [
         child
         for child in stack.node.find_all()

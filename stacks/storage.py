@@ -42,6 +42,9 @@ class PipelineStorage(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
+            # Versioned so a deleted or overwritten log stays recoverable for 30 days (an audit
+            # trail someone can quietly edit is no audit trail).
+            versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=removal,
             auto_delete_objects=auto_delete,
@@ -49,6 +52,7 @@ class PipelineStorage(Construct):
                 s3.LifecycleRule(
                     id="ExpireAccessLogs",
                     expiration=Duration.days(max(config.log_retention_days, 90)),
+                    noncurrent_version_expiration=Duration.days(30),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],

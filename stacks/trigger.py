@@ -8,6 +8,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -18,6 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.log_encryption import admit_log_group
 from stacks.log_retention import retention_days
 from stacks.nag import acknowledge, executions_wildcard_finding
 
@@ -35,7 +37,8 @@ class BatchTrigger(Construct):
     An upload that arrives while its batch's Glue job runs cannot be processed by that run; the
     function reports it on ``alert_topic`` with the rerun command.
 
-    Props: ``config``, ``landing_bucket``, ``state_machine``, ``alert_topic``.
+    Props: ``config``, ``landing_bucket``, ``state_machine``, ``alert_topic``, ``log_key``
+    (encrypts the function's log group).
     Attributes: ``function``, ``dead_letter_queue``, ``rule``, ``log_group``.
     """
 
@@ -48,6 +51,7 @@ class BatchTrigger(Construct):
         landing_bucket: s3.IBucket,
         state_machine: sfn.IStateMachine,
         alert_topic: sns.ITopic,
+        log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = config.trigger
@@ -73,7 +77,9 @@ class BatchTrigger(Construct):
             "LogGroup",
             retention=retention_days(config.log_retention_days),
             removal_policy=removal,
+            encryption_key=log_key,
         )
+        admit_log_group(log_key, self.log_group)
         # Our own role instead of AWSLambdaBasicExecutionRole: write only to this log group.
         role = iam.Role(
             self,

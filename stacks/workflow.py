@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -38,6 +39,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.config import StageConfig, StageConfigError, WorkflowSettings
+from stacks.log_encryption import admit_log_group
 from stacks.log_retention import retention_days
 from stacks.nag import acknowledge
 
@@ -116,7 +118,8 @@ class EtlWorkflow(Construct):
     Props: ``config`` (``workflow`` timings, ``trigger.completion_marker`` and
     ``trigger.landing_prefix``), ``landing_bucket`` (listed by the gate, under the landing
     prefix only), ``glue_job_name`` (the one job it may start), ``alert_topic`` (KMS-encrypted;
-    publish rights include the key). Attributes: ``state_machine``, ``log_group``, ``gate``.
+    publish rights include the key), ``log_key`` (encrypts the execution log group).
+    Attributes: ``state_machine``, ``log_group``, ``gate``.
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class EtlWorkflow(Construct):
         landing_bucket: s3.IBucket,
         glue_job_name: str,
         alert_topic: sns.ITopic,
+        log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = config.workflow
@@ -146,7 +150,9 @@ class EtlWorkflow(Construct):
             log_group_name=self._log_group_name(),
             retention=retention_days(config.log_retention_days),
             removal_policy=RemovalPolicy.RETAIN if config.is_retained else RemovalPolicy.DESTROY,
+            encryption_key=log_key,
         )
+        admit_log_group(log_key, self.log_group)
         notify_failure = self._notify_failure()
         run_job = self._run_glue_job(glue_job_name, notify_failure)
         gate = self._gate(run_job, notify_failure)

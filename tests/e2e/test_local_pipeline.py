@@ -163,6 +163,32 @@ def test_fixed_name_daily_file_is_one_batch_per_day_and_keeps_earlier_days(
     }
 
 
+def test_quiet_failed_rerun_prints_only_the_summary_without_the_earlier_counts(
+    workspace: Path,
+) -> None:
+    # An earlier successful run of this batch left its report (3 in, 2 out, 1 quarantined).
+    report = workspace / "curated" / "_reports" / "orders" / "2026-11-21.json"
+    report.parent.mkdir(parents=True)
+    earlier = {"dataset": "orders", "input_rows": 3, "output_rows": 2, "quarantined_rows": 1}
+    report.write_text(json.dumps(earlier))
+    incoming = write_batch(workspace, "2026-11-21", [])  # the re-export came out empty
+
+    done = etl_local_run(workspace, incoming, "--quiet")
+
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    # The summary and nothing else: no progress lines, the table first.
+    assert lines[0] == ""
+    assert lines[1].split()[:4] == ["batch", "status", "rows", "in"]
+    (row,) = [line for line in lines if line.startswith("2026-11-21 ")]
+    # The failed run wrote no report: its line shows no counts, not the earlier run's.
+    assert row.split()[:5] == ["2026-11-21", "FAILED", "-", "-", "-"]
+    assert not any(line.startswith("[") for line in lines)
+    assert f"  report      {report} (an earlier run, kept)" in lines
+    assert "  alert       ETL batch FAILED (local)" in lines
+    assert "is empty: it holds no data rows" in done.stderr
+
+
 def test_missing_reference_folder_is_a_usage_error_before_anything_runs(workspace: Path) -> None:
     incoming = write_batch(workspace, "b", ["1,c1,1"])
     (workspace / "reference" / "customers" / "customers.csv").unlink()

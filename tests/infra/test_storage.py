@@ -104,9 +104,12 @@ def test_lifecycle_aborts_incomplete_uploads(dev_template: Template, prefix: str
     assert any(r.get("AbortIncompleteMultipartUpload") == {"DaysAfterInitiation": 1} for r in rules)
 
 
-@pytest.mark.parametrize("prefix", ["StorageLandingBucket", "StorageCuratedBucket"])
+@pytest.mark.parametrize(
+    "prefix", ["StorageLandingBucket", "StorageCuratedBucket", "StorageAccessLogsBucket"]
+)
 def test_versioned_buckets_expire_noncurrent_versions(dev_template: Template, prefix: str) -> None:
     _, bucket = _bucket(dev_template, prefix)
+    assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
     rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
     assert any("NoncurrentVersionExpiration" in r for r in rules)
 

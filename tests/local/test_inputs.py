@@ -11,6 +11,7 @@ import pytest
 from etl_local.cli import EXIT_USAGE, main
 from etl_local.inputs import (
     UserInputError,
+    check_output_outside_incoming,
     check_reference_dir,
     collect_batch,
     load_config,
@@ -138,3 +139,48 @@ def test_cli_reports_a_user_mistake_with_exit_status_2(
     )
     assert status == EXIT_USAGE
     assert "etl-local: error: --reference-dir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("inside", [".", "out", "out/deeper", "../2026-11-20/out"])
+def test_output_inside_the_incoming_folder_is_refused(tmp_path: Path, inside: str) -> None:
+    incoming = tmp_path / "2026-11-20"
+    incoming.mkdir()
+    with pytest.raises(UserInputError, match=r"--output .* is inside --incoming"):
+        check_output_outside_incoming(incoming / inside, incoming)
+
+
+def test_output_beside_the_incoming_folder_or_its_file_is_accepted(tmp_path: Path) -> None:
+    incoming = tmp_path / "incoming" / "2026-11-20"
+    incoming.mkdir(parents=True)
+    (incoming / "part-1.csv").write_text("a\n1\n")
+    check_output_outside_incoming(tmp_path / "out", incoming)
+    check_output_outside_incoming(tmp_path / "incoming" / "out", incoming)
+    check_output_outside_incoming(incoming, incoming / "part-1.csv")
+
+
+def test_cli_refuses_output_inside_incoming_before_creating_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    incoming = tmp_path / "incoming" / "2026-11-20"
+    incoming.mkdir(parents=True)
+    (incoming / "part-1.csv").write_text("carrier,dep_delay\nAA,1\n")
+    references = tmp_path / "reference"
+    for name in ("airlines", "planes", "airports"):
+        (references / name).mkdir(parents=True)
+        (references / name / "data.csv").write_text("x\n1\n")
+    status = main(
+        [
+            "run",
+            "--config",
+            str(SAMPLE_CONFIG),
+            "--reference-dir",
+            str(references),
+            "--incoming",
+            str(incoming),
+            "--output",
+            str(incoming / "curated"),
+        ]
+    )
+    assert status == EXIT_USAGE
+    assert "is inside --incoming" in capsys.readouterr().err
+    assert not (incoming / "curated").exists()
