@@ -133,6 +133,7 @@ class EtlWorkflow(Construct):
         self.gate = plan_gate(settings, self._where)
         self._settings = settings
         self._stage = config.stage
+        self._glue_auto_scaling = config.glue.auto_scaling
         self._marker = config.trigger.completion_marker
         self._landing_bucket = landing_bucket
         self._alert_topic = alert_topic
@@ -437,7 +438,16 @@ class EtlWorkflow(Construct):
                 },
                 "TimeoutSeconds": settings.glue_task_timeout_minutes * 60,
                 # The .sync result is the whole JobRun, datetimes included: keep the state small.
-                "ResultSelector": {"run_id.$": "$.Id", "state.$": "$.JobRunState"},
+                # Capacity for the success message: fields every finished G.* run has (the
+                # billed DPUSeconds is absent without auto scaling or FLEX, and a missing path
+                # here is an uncatchable States.Runtime error).
+                "ResultSelector": {
+                    "run_id.$": "$.Id",
+                    "state.$": "$.JobRunState",
+                    "execution_seconds.$": "$.ExecutionTime",
+                    "worker_type.$": "$.WorkerType",
+                    "workers.$": "$.NumberOfWorkers",
+                },
                 "ResultPath": "$.glue",
             },
         )
@@ -507,6 +517,9 @@ class EtlWorkflow(Construct):
         succeeded = sfn.Succeed(self, "BatchSucceeded")
         if not settings.notify_on_success:
             return run_job.next(succeeded)
+        # With auto scaling, NumberOfWorkers is the maximum; the billed DPUSeconds is in
+        # GetJobRun for the run id (README, Costs).
+        up_to = "up to " if self._glue_auto_scaling else ""
         notify_success = tasks.SnsPublish(
             self,
             "NotifySuccess",
@@ -515,12 +528,22 @@ class EtlWorkflow(Construct):
             message=sfn.TaskInput.from_object(
                 {
                     "summary": sfn.JsonPath.format(
-                        "ETL batch {} succeeded (Glue job run {}).",
+                        f"ETL batch {{}} succeeded (Glue job run {{}}: {{}} s on {up_to}{{}} x "
+                        "{}).",
                         sfn.JsonPath.string_at("$.batch_id"),
                         sfn.JsonPath.string_at("$.glue.run_id"),
+                        sfn.JsonPath.string_at("$.glue.execution_seconds"),
+                        sfn.JsonPath.string_at("$.glue.workers"),
+                        sfn.JsonPath.string_at("$.glue.worker_type"),
                     ),
                     "batch_id": sfn.JsonPath.string_at("$.batch_id"),
                     "glue_job_run_id": sfn.JsonPath.string_at("$.glue.run_id"),
+                    "glue_capacity": {
+                        "execution_seconds": sfn.JsonPath.number_at("$.glue.execution_seconds"),
+                        "worker_type": sfn.JsonPath.string_at("$.glue.worker_type"),
+                        "workers": sfn.JsonPath.number_at("$.glue.workers"),
+                        "auto_scaling": self._glue_auto_scaling,
+                    },
                     **self._execution_fields(),
                 }
             ),

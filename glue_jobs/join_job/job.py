@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(_here.parent))
 
 from join_job.errors import JobArgumentError, JobError
+from join_job.local_spark import launched_by_spark_submit, machine_sizing, start_local_session
 from join_job.pipeline_config import (
     PipelineConfigError,
     load_pipeline_config,
@@ -99,7 +101,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Reuse a session that is already running (Glue's, the local runner's, a test's) and stop
     # only the one this call started.
     existing = SparkSession.getActiveSession()
-    spark = existing or SparkSession.builder.appName(f"join-{run.config.dataset}").getOrCreate()
+    app_name = f"join-{run.config.dataset}"
+    if existing is not None:
+        spark = existing
+    elif launched_by_spark_submit(os.environ) or run.run_id:
+        # Glue (or spark-submit) started the JVM with its own capacity settings: keep them.
+        spark = SparkSession.builder.appName(app_name).getOrCreate()
+    else:
+        # On a laptop: size Spark to the machine (local_spark.py), not its 1 GB default heap.
+        sizing = machine_sizing()
+        LOG.info("starting local Spark: %s", sizing.describe())
+        spark = start_local_session(app_name, sizing)
     try:
         report = run_batch(spark, run, glue_client=_glue_client if run.catalog_database else None)
     finally:

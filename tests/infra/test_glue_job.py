@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from aws_cdk.assertions import Capture, Match, Template
 
-from tests.infra.conftest import CDK_CONTEXT, resources_of_type
+from tests.infra.conftest import CDK_CONTEXT, resources_of_type, synth_app
 
 
 def _job(template: Template) -> dict[str, Any]:
@@ -60,6 +61,24 @@ def test_job_default_arguments_carry_config_paths_logging_and_metrics(
     # Per-run arguments come from the workflow, never from defaults.
     assert "--input_path" not in args
     assert "--batch_id" not in args
+
+
+def test_auto_scaling_is_on_by_default_with_number_of_workers_as_the_maximum(
+    dev_template: Template, prod_template: Template
+) -> None:
+    for template in (dev_template, prod_template):
+        template.has_resource_properties(
+            "AWS::Glue::Job",
+            {"DefaultArguments": Match.object_like({"--enable-auto-scaling": "true"})},
+        )
+
+
+def test_auto_scaling_can_be_turned_off_per_stage(tmp_path: Path) -> None:
+    stages = {"fixed": {"glue": {"auto_scaling": False, "number_of_workers": 4}}}
+    _, built = synth_app(tmp_path, stages=stages)
+    properties = _job(Template.from_stack(built["fixed"]))
+    assert "--enable-auto-scaling" not in properties["DefaultArguments"]
+    assert properties["NumberOfWorkers"] == 4
 
 
 def test_security_configuration_encrypts_s3_logs_and_bookmarks(dev_template: Template) -> None:

@@ -161,6 +161,9 @@ def offline_workflow(definitions: dict[str, StateMachineDefinition]) -> Iterator
                 Command={"Name": "glueetl", "ScriptLocation": "s3://assets/job.py"},
                 DefaultArguments={"--catalog_database": ""},
                 ExecutionProperty={"MaxConcurrentRuns": 3},
+                # As the test stages synthesize it (GlueSettings' defaults).
+                WorkerType="G.1X",
+                NumberOfWorkers=2,
             )
             return OfflineWorkflow(
                 state_machine_arn=create_state_machine(definitions[stage], name=stage),

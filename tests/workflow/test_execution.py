@@ -240,7 +240,17 @@ def test_success_is_announced_when_the_stage_asks_for_it(
     (alert,) = workflow.inbox.alerts()
     assert "succeeded" in alert.subject
     assert "FAILED" not in alert.subject
-    assert alert.payload()["summary"] == f"ETL batch b-ok succeeded (Glue job run {run.run_id})."
+    # Capacity as GetJobRun reports it (moto's ExecutionTime is always 123 s); with auto
+    # scaling on (the default), the worker count is the maximum.
+    assert alert.payload()["summary"] == (
+        f"ETL batch b-ok succeeded (Glue job run {run.run_id}: 123 s on up to 2 x G.1X)."
+    )
+    assert alert.payload()["glue_capacity"] == {
+        "execution_seconds": 123,
+        "worker_type": "G.1X",
+        "workers": 2,
+        "auto_scaling": True,
+    }
     assert alert.payload()["console_url"] == console_url(result.execution_arn)
 
 
