@@ -68,7 +68,8 @@ def size_local_spark(
     if memory is None:
         mib = int(memory_bytes * MEMORY_FRACTION) // _MIB
         mib = max(MIN_DRIVER_MIB, min(MAX_DRIVER_MIB, mib))
-        memory = f"{mib // 1024}g" if mib % 1024 == 0 else f"{mib}m"
+        # Whole gigabytes read better and lose little once there are a few of them.
+        memory = f"{mib // 1024}g" if mib >= 2048 else f"{mib}m"
     elif not _JVM_MEMORY.match(memory):
         where = "--driver-memory" if driver_memory else DRIVER_MEMORY_ENV
         raise SparkSizingError(f"{where}: {memory!r} is not a JVM memory size such as 4g or 4096m")

@@ -26,12 +26,14 @@ def test_driver_memory_is_capped_on_big_machines_and_floored_on_small_ones() -> 
     assert size_local_spark(memory_bytes=256 * GIB, cpu_count=64, environ={}).driver_memory == (
         "16g"
     )
-    assert size_local_spark(memory_bytes=GIB, cpu_count=1, environ={}).driver_memory == "1g"
+    assert size_local_spark(memory_bytes=GIB, cpu_count=1, environ={}).driver_memory == "1024m"
 
 
-def test_an_odd_memory_size_is_given_in_whole_megabytes() -> None:
-    sizing = size_local_spark(memory_bytes=15 * GIB + 512 * 1024**2, cpu_count=8, environ={})
-    assert sizing.driver_memory == "7936m"
+def test_memory_is_rounded_down_to_whole_gigabytes_above_two() -> None:
+    odd = size_local_spark(memory_bytes=23 * GIB + 512 * 1024**2, cpu_count=8, environ={})
+    assert odd.driver_memory == "11g"
+    small = size_local_spark(memory_bytes=3 * GIB, cpu_count=1, environ={})
+    assert small.driver_memory == "1536m"
 
 
 def test_environment_overrides_the_machine() -> None:
