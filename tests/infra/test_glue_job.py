@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
+from aws_cdk import App, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Capture, Match, Template
 
-from tests.infra.conftest import CDK_CONTEXT, resources_of_type, synth_app
+from join_job.pipeline_config import load_pipeline_config
+from stacks.config import parse_stage_config
+from stacks.glue_job import JoinGlueJob
+from tests.infra.conftest import CDK_CONTEXT, PIPELINE_CONFIG, resources_of_type
 
 
 def _job(template: Template) -> dict[str, Any]:
@@ -73,10 +78,26 @@ def test_auto_scaling_is_on_by_default_with_number_of_workers_as_the_maximum(
         )
 
 
-def test_auto_scaling_can_be_turned_off_per_stage(tmp_path: Path) -> None:
-    stages = {"fixed": {"glue": {"auto_scaling": False, "number_of_workers": 4}}}
-    _, built = synth_app(tmp_path, stages=stages)
-    properties = _job(Template.from_stack(built["fixed"]))
+def test_auto_scaling_can_be_turned_off_per_stage() -> None:
+    # The construct alone in a bare stack: a whole app synth would cost the suite seconds.
+    config = parse_stage_config(
+        "fixed",
+        {"glue": {"auto_scaling": False, "number_of_workers": 4}},
+        load_pipeline_config(PIPELINE_CONFIG),
+    )
+    stack = Stack(App(), "Fixed")
+    key = kms.Key(stack, "Key")
+    landing, reference, curated = (s3.Bucket(stack, name) for name in ("L", "R", "C"))
+    JoinGlueJob(
+        stack,
+        "Job",
+        config=config,
+        landing_bucket=landing,
+        reference_bucket=reference,
+        curated_bucket=curated,
+        data_key=key,
+    )
+    properties = _job(Template.from_stack(stack))
     assert "--enable-auto-scaling" not in properties["DefaultArguments"]
     assert properties["NumberOfWorkers"] == 4
 
