@@ -30,7 +30,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(_here.parent))
 
 from join_job.errors import JobArgumentError, JobError
-from join_job.local_spark import launched_by_spark_submit, machine_sizing, start_local_session
+from join_job.local_spark import (
+    SparkSizingError,
+    launched_by_spark_submit,
+    machine_sizing,
+    start_local_session,
+)
 from join_job.pipeline_config import (
     PipelineConfigError,
     load_pipeline_config,
@@ -109,7 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         spark = SparkSession.builder.appName(app_name).getOrCreate()
     else:
         # On a laptop: size Spark to the machine (local_spark.py), not its 1 GB default heap.
-        sizing = machine_sizing()
+        try:
+            sizing = machine_sizing()
+        except SparkSizingError as error:
+            raise JobArgumentError(str(error)) from None
         LOG.info("starting local Spark: %s", sizing.describe())
         spark = start_local_session(app_name, sizing)
     try:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from etl_local.cli import EXIT_USAGE, main
@@ -74,3 +79,30 @@ def test_etl_local_refuses_a_bad_core_count_before_starting_anything(
 ) -> None:
     assert main(["demo", "--cores", "0"]) == EXIT_USAGE
     assert "--cores: must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_job_script_run_locally_applies_the_override_and_names_a_bad_one(tmp_path: Path) -> None:
+    # Fails in the sizing, before any JVM starts: proof that a local job.py run is sized.
+    script = Path(__file__).resolve().parents[2] / "glue_jobs" / "join_job" / "job.py"
+    environ = {k: v for k, v in os.environ.items() if k != "PYSPARK_GATEWAY_PORT"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--pipeline_config",
+            '{"dataset": "d", "input": {"format": "csv"}, "output": {"format": "parquet"}}',
+            "--input_path",
+            str(tmp_path),
+            "--batch_id",
+            "b1",
+            "--output_path",
+            str(tmp_path / "out"),
+        ],
+        env={**environ, DRIVER_MEMORY_ENV: "plenty"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert f"job.py: error: {DRIVER_MEMORY_ENV}: 'plenty' is not a JVM memory size" in done.stderr
