@@ -59,6 +59,14 @@ STABILITY_LISTING_MAX_KEYS = 500
 MAX_GATE_CHECKS = 1000
 # Input fields the trigger contract requires as strings (single_object is a boolean).
 _STRING_INPUTS = ("bucket", "batch_id", "batch_prefix", "input_path")
+# The run's capacity for the success message: fields every finished run of a G.* job has.
+# Selected only when the message is sent: a path missing here would be a States.Runtime error,
+# which no Catch handles. (The billed DPUSeconds is absent without auto scaling or FLEX.)
+_RUN_CAPACITY = {
+    "execution_seconds.$": "$.ExecutionTime",
+    "worker_type.$": "$.WorkerType",
+    "workers.$": "$.NumberOfWorkers",
+}
 # Recorded as the Glue job run id of failures that happened before or without a job run.
 NO_GLUE_JOB_RUN = "none"
 
@@ -438,15 +446,10 @@ class EtlWorkflow(Construct):
                 },
                 "TimeoutSeconds": settings.glue_task_timeout_minutes * 60,
                 # The .sync result is the whole JobRun, datetimes included: keep the state small.
-                # Capacity for the success message: fields every finished G.* run has (the
-                # billed DPUSeconds is absent without auto scaling or FLEX, and a missing path
-                # here is an uncatchable States.Runtime error).
                 "ResultSelector": {
                     "run_id.$": "$.Id",
                     "state.$": "$.JobRunState",
-                    "execution_seconds.$": "$.ExecutionTime",
-                    "worker_type.$": "$.WorkerType",
-                    "workers.$": "$.NumberOfWorkers",
+                    **(_RUN_CAPACITY if settings.notify_on_success else {}),
                 },
                 "ResultPath": "$.glue",
             },

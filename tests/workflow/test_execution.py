@@ -44,16 +44,8 @@ def test_batch_with_marker_runs_the_glue_job_with_its_path_and_id(
     assert run.arguments["--input_path"] == f"s3://{LANDING_BUCKET}/incoming/b-marker/"
     assert run.arguments["--batch_id"] == "b-marker"
     assert run.arguments["--catalog_database"] == ""  # the job's default arguments stay
-    glue = result.output["glue"]
-    assert glue == {
-        "run_id": run.run_id,
-        "state": "SUCCEEDED",
-        # The run's capacity, kept for the success alert; the run ended at once.
-        "execution_seconds": glue["execution_seconds"],
-        "worker_type": "G.1X",
-        "workers": 2,
-    }
-    assert glue["execution_seconds"] in (0, 1)
+    # Without a success message to write, the task keeps only the run's id and state.
+    assert result.output["glue"] == {"run_id": run.run_id, "state": "SUCCEEDED"}
     assert workflow.inbox.alerts() == []  # wf-quiet: no success message
 
 
