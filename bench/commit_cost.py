@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.data import prepare
-from bench.run import CONFIG, PROJECT_ROOT, SPARK_ENV
+from bench.run import PROJECT_ROOT, SPARK_ENV
 
 _COMMIT = re.compile(r"commit took ([0-9.]+) s")
 
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     timings = _CommitTimes()
     logging.getLogger("join_job").addHandler(timings)
     argv_job = [
-        "--pipeline_config", str(CONFIG), "--input_path", str(data.batch_dir),
+        "--pipeline_config", str(data.config), "--input_path", str(data.batch_dir),
         "--batch_id", data.batch_id, "--output_path", str(output),
         "--reference_path", str(data.reference_dir), "--catalog_database", "bench",
     ]  # fmt: skip

@@ -7,10 +7,17 @@ on spare capacity (and may start later). One worker is the driver, so ``workers 
 The estimate scales the per-core throughput measured on this machine to the executors' vCPUs.
 It is a paper estimate: S3 reads are slower than a local disk and Glue's per-core speed differs;
 the assumptions are printed with the numbers.
+
+With auto scaling, ``workers`` is a maximum and a run is billed for the workers it used
+(GetJobRun's ``DPUSeconds``). The job splits its input into pieces of at most
+``SPLIT_MB`` (the config's ``target_partition_mb``), so a batch keeps busy only as many
+executors as it has splits per vCPU; the estimate bills the driver plus those executors for the
+whole run (scale-in during the run is not counted, so it errs high).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 # us-east-1 list prices (USD per DPU-hour) for Glue 5.0 Spark jobs.
@@ -20,6 +27,7 @@ MINIMUM_BILLED_SECONDS = 60
 # Glue 5.0 start-up that is billed before the script's first line runs (assumed, typical).
 BILLED_STARTUP_SECONDS = 15.0
 _WORKERS = {"G.1X": (1, 4), "G.2X": (2, 8), "G.4X": (4, 16), "G.8X": (8, 32)}
+SPLIT_MB = 128
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,8 @@ class GlueRunEstimate:
     worker_type: str
     workers: int
     execution_class: str
+    auto_scaling: bool
+    workers_used: int
     input_gb: float
     seconds: float
     dpu_hours: float
@@ -64,18 +74,26 @@ def estimate(
     worker_type: str,
     workers: int,
     execution_class: str,
+    auto_scaling: bool = False,
 ) -> GlueRunEstimate:
     """The bill of one run of ``input_gb`` on the given Glue capacity."""
     dpu_per_worker, vcpus = _WORKERS[worker_type]
-    executor_cores = max(1, workers - 1) * vcpus
-    seconds = BILLED_STARTUP_SECONDS + input_gb * throughput.core_seconds_per_gb / executor_cores
+    executors = max(1, workers - 1)
+    if auto_scaling:
+        splits = max(1, math.ceil(input_gb * 1024 / SPLIT_MB))
+        executors = min(executors, math.ceil(splits / vcpus))
+    seconds = BILLED_STARTUP_SECONDS + input_gb * throughput.core_seconds_per_gb / (
+        executors * vcpus
+    )
     billed_seconds = max(MINIMUM_BILLED_SECONDS, seconds)
-    dpu_hours = dpu_per_worker * workers * billed_seconds / 3600
+    dpu_hours = dpu_per_worker * (executors + 1) * billed_seconds / 3600
     price = PRICE_FLEX if execution_class == "FLEX" else PRICE_STANDARD
     return GlueRunEstimate(
         worker_type=worker_type,
         workers=workers,
         execution_class=execution_class,
+        auto_scaling=auto_scaling,
+        workers_used=executors + 1,
         input_gb=input_gb,
         seconds=seconds,
         dpu_hours=dpu_hours,

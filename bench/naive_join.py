@@ -9,42 +9,21 @@ no quarantine and no report. Same output columns as the job, so the work compare
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.functions import col
 
+from bench.spark_baseline import join_references, local_session, output_partition, parse_arguments
 from join_job.pipeline_config import load_pipeline_config
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    for name in ("--config", "--input", "--reference", "--output", "--batch-id"):
-        parser.add_argument(name, required=True)
-    args = parser.parse_args(argv)
+    args = parse_arguments(argv, __doc__)
     config = load_pipeline_config(args.config)
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("naive-join")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.autoBroadcastJoinThreshold", "-1")
-        .getOrCreate()
-    )
+    spark = local_session("naive-join", **{"spark.sql.autoBroadcastJoinThreshold": "-1"})
     data = _read(spark, config.input.format, args.input)
-    for join in config.joins:
-        reference = _read(spark, join.format, f"{args.reference}/{join.name}")
-        keys = dict(join.on)
-        others = [c for c in reference.columns if c not in keys.values()]
-        renamed = reference.select(
-            *(col(c).alias(f"__key_{c}") for c in keys.values()),
-            *(col(c).alias(f"{join.name}_{c}") for c in others),
-        )
-        condition = [data[left] == renamed[f"__key_{right}"] for left, right in keys.items()]
-        data = data.join(renamed, condition, join.how).drop(
-            *(f"__key_{right}" for right in keys.values())
-        )
-    data.write.mode("overwrite").parquet(f"{args.output}/{config.dataset}/batch_id={args.batch_id}")
+    data = join_references(spark, config, data, args.reference, _read, broadcast=False)
+    data.write.mode("overwrite").parquet(output_partition(args.output, config, args.batch_id))
     spark.stop()
 
 

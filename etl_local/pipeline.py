@@ -230,6 +230,9 @@ class LocalPipeline:
             DefaultArguments=resolved["DefaultArguments"],
             GlueVersion=properties.get("GlueVersion", "5.0"),
             ExecutionProperty=properties.get("ExecutionProperty", {"MaxConcurrentRuns": 1}),
+            # The run reports them as GetJobRun does; the success alert quotes them.
+            WorkerType=properties["WorkerType"],
+            NumberOfWorkers=properties["NumberOfWorkers"],
         )
 
     def _trigger_function(self) -> tuple[str, Mapping[str, Any]]:

@@ -15,6 +15,7 @@ from etl_local.pipeline import LocalPipeline
 from etl_local.progress import Progress
 from etl_local.spark import start_local_spark
 from etl_local.synth import synthesize_local_stack
+from join_job.local_spark import LocalSparkSizing
 from join_job.pipeline_config import PipelineConfig
 
 
@@ -27,11 +28,13 @@ def open_pipeline(
     output_dir: Path,
     landing_dir: Path,
     progress: Progress,
+    spark_sizing: LocalSparkSizing | None = None,
 ) -> Iterator[LocalPipeline]:
-    """The pipeline in moto, ready for :meth:`LocalPipeline.run`."""
+    """The pipeline in moto, ready for :meth:`LocalPipeline.run` (Spark sized by ``spark_sizing``,
+    else to the machine)."""
     progress.step("synth", f"synthesizing the local stage with {config_path}")
     stack = synthesize_local_stack(config_path)
-    start_local_spark(progress)
+    start_local_spark(progress, spark_sizing)
     with LocalPipeline(
         stack=stack,
         config=config,

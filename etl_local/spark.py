@@ -5,21 +5,26 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from join_job.local_spark import LocalSparkSizing, machine_sizing
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from etl_local.progress import Progress
 
 
-def local_spark_session() -> SparkSession:
-    """The process's SparkSession, sized for a laptop: 2 cores, no UI, quiet logs."""
+def local_spark_session(sizing: LocalSparkSizing | None = None) -> SparkSession:
+    """The process's SparkSession, sized to the machine (or ``sizing``), no UI, quiet logs."""
     from pyspark.sql import SparkSession
 
+    sizing = sizing or machine_sizing()
     # Bind to loopback: no network needed, and no warning about the host name resolving to it.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     spark = (
-        SparkSession.builder.master("local[2]")
+        SparkSession.builder.master(sizing.master)
         .appName("etl-local")
+        # Read when the JVM starts: a session already running keeps its heap.
+        .config("spark.driver.memory", sizing.driver_memory)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
@@ -30,10 +35,11 @@ def local_spark_session() -> SparkSession:
     return spark
 
 
-def start_local_spark(progress: Progress) -> None:
+def start_local_spark(progress: Progress, sizing: LocalSparkSizing | None = None) -> None:
     """Start the process's session, saying so; nothing when one is already running."""
     from pyspark.sql import SparkSession
 
     if SparkSession.getActiveSession() is None:
-        progress.step("spark", "starting local PySpark (local[2])")
-        local_spark_session()
+        sizing = sizing or machine_sizing()
+        progress.step("spark", f"starting local PySpark ({sizing.describe()})")
+        local_spark_session(sizing)

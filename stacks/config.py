@@ -52,6 +52,9 @@ class GlueSettings:
     timeout_minutes: int = 60
     max_concurrent_runs: int = 3
     execution_class: ExecutionClass = "STANDARD"
+    # Glue auto scaling: number_of_workers becomes the maximum and a run is billed for the
+    # workers it used, so a small batch on a large stage costs a fraction (README, Costs).
+    auto_scaling: bool = True
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,8 @@ def _validate(config: StageConfig, where: str) -> None:
             f"not {glue.worker_type}"
         )
     _at_least(glue.number_of_workers, 2, f"{where}.glue.number_of_workers")
+    if not isinstance(glue.auto_scaling, bool):
+        raise StageConfigError(f"{where}.glue.auto_scaling must be true or false")
     _at_least(glue.timeout_minutes, 1, f"{where}.glue.timeout_minutes")
     _at_least(glue.max_concurrent_runs, 1, f"{where}.glue.max_concurrent_runs")
 

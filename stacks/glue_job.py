@@ -191,6 +191,9 @@ class JoinGlueJob(Construct):
                 "--spark-event-logs-path": curated_bucket.s3_url_for_object(GLUE_SPARK_UI_PREFIX),
                 # Each run names its batch explicitly; bookmarks would skip a rerun.
                 "--job-bookmark-option": "job-bookmark-disable",
+                # Workers on demand up to number_of_workers: the driver-only phases and small
+                # batches do not pay for idle executors (glue.auto_scaling).
+                **({"--enable-auto-scaling": "true"} if settings.auto_scaling else {}),
             },
         )
         self._acknowledge_wildcards(

@@ -63,6 +63,14 @@ STABILITY_LISTING_MAX_KEYS = 500
 MAX_GATE_CHECKS = 1000
 # Input fields the trigger contract requires as strings (single_object is a boolean).
 _STRING_INPUTS = ("bucket", "batch_id", "batch_prefix", "input_path")
+# The run's capacity for the success message: fields every finished run of a G.* job has.
+# Selected only when the message is sent: a path missing here would be a States.Runtime error,
+# which no Catch handles. (The billed DPUSeconds is absent without auto scaling or FLEX.)
+_RUN_CAPACITY = {
+    "execution_seconds.$": "$.ExecutionTime",
+    "worker_type.$": "$.WorkerType",
+    "workers.$": "$.NumberOfWorkers",
+}
 # Recorded as the Glue job run id of failures that happened before or without a job run.
 NO_GLUE_JOB_RUN = "none"
 
@@ -139,6 +147,7 @@ class EtlWorkflow(Construct):
         self.gate = plan_gate(settings, self._where)
         self._settings = settings
         self._stage = config.stage
+        self._glue_auto_scaling = config.glue.auto_scaling
         self._marker = config.trigger.completion_marker
         self._landing_bucket = landing_bucket
         self._alert_topic = alert_topic
@@ -446,7 +455,11 @@ class EtlWorkflow(Construct):
                 },
                 "TimeoutSeconds": settings.glue_task_timeout_minutes * 60,
                 # The .sync result is the whole JobRun, datetimes included: keep the state small.
-                "ResultSelector": {"run_id.$": "$.Id", "state.$": "$.JobRunState"},
+                "ResultSelector": {
+                    "run_id.$": "$.Id",
+                    "state.$": "$.JobRunState",
+                    **(_RUN_CAPACITY if settings.notify_on_success else {}),
+                },
                 "ResultPath": "$.glue",
             },
         )
@@ -516,6 +529,9 @@ class EtlWorkflow(Construct):
         succeeded = sfn.Succeed(self, "BatchSucceeded")
         if not settings.notify_on_success:
             return run_job.next(succeeded)
+        # With auto scaling, NumberOfWorkers is the maximum; the billed DPUSeconds is in
+        # GetJobRun for the run id (README, Costs).
+        up_to = "up to " if self._glue_auto_scaling else ""
         notify_success = tasks.SnsPublish(
             self,
             "NotifySuccess",
@@ -524,12 +540,22 @@ class EtlWorkflow(Construct):
             message=sfn.TaskInput.from_object(
                 {
                     "summary": sfn.JsonPath.format(
-                        "ETL batch {} succeeded (Glue job run {}).",
+                        f"ETL batch {{}} succeeded (Glue job run {{}}: {{}} s on {up_to}{{}} x "
+                        "{}).",
                         sfn.JsonPath.string_at("$.batch_id"),
                         sfn.JsonPath.string_at("$.glue.run_id"),
+                        sfn.JsonPath.string_at("$.glue.execution_seconds"),
+                        sfn.JsonPath.string_at("$.glue.workers"),
+                        sfn.JsonPath.string_at("$.glue.worker_type"),
                     ),
                     "batch_id": sfn.JsonPath.string_at("$.batch_id"),
                     "glue_job_run_id": sfn.JsonPath.string_at("$.glue.run_id"),
+                    "glue_capacity": {
+                        "execution_seconds": sfn.JsonPath.number_at("$.glue.execution_seconds"),
+                        "worker_type": sfn.JsonPath.string_at("$.glue.worker_type"),
+                        "workers": sfn.JsonPath.number_at("$.glue.workers"),
+                        "auto_scaling": self._glue_auto_scaling,
+                    },
                     **self._execution_fields(),
                 }
             ),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,12 @@ if __package__ in (None, ""):
 
 from join_job.errors import JobArgumentError, JobError
 from join_job.layout import check_batch_id
+from join_job.local_spark import (
+    SparkSizingError,
+    launched_by_spark_submit,
+    machine_sizing,
+    start_local_session,
+)
 from join_job.pipeline_config import (
     PipelineConfigError,
     load_pipeline_config,
@@ -97,7 +104,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Reuse a session that is already running (Glue's, the local runner's, a test's) and stop
     # only the one this call started.
     existing = SparkSession.getActiveSession()
-    spark = existing or SparkSession.builder.appName(f"join-{run.config.dataset}").getOrCreate()
+    app_name = f"join-{run.config.dataset}"
+    if existing is not None:
+        spark = existing
+    elif launched_by_spark_submit(os.environ) or run.run_id:
+        # Glue (or spark-submit) started the JVM with its own capacity settings: keep them.
+        spark = SparkSession.builder.appName(app_name).getOrCreate()
+    else:
+        # On a laptop: size Spark to the machine (local_spark.py), not its 1 GB default heap.
+        try:
+            sizing = machine_sizing()
+        except SparkSizingError as error:
+            raise JobArgumentError(str(error)) from None
+        LOG.info("starting local Spark: %s", sizing.describe())
+        spark = start_local_session(app_name, sizing)
     try:
         report = run_batch(spark, run, glue_client=_glue_client if run.catalog_database else None)
     finally:

@@ -133,6 +133,7 @@ PIPELINE_OBJECT = load_pipeline_config(PIPELINE_CONFIG)
             r"glue\.execution_class: FLEX runs only on G\.1X, G\.2X",
         ),
         ({"glue": {"workers": 3}}, r"stages\.dev\.glue: unknown setting 'workers'"),
+        ({"glue": {"auto_scaling": "yes"}}, r"glue\.auto_scaling must be true or false"),
         ({"trigger": {"landing_prefix": "incoming"}}, r"trigger\.landing_prefix: 'incoming' must"),
         ({"trigger": {"reserved_concurrency": 0}}, r"trigger\.reserved_concurrency: must be >= 1"),
         (

@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aws_cdk import App, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Capture, Match, Template
 
-from tests.infra.conftest import CDK_CONTEXT, resources_of_type
+from join_job.pipeline_config import load_pipeline_config
+from stacks.config import parse_stage_config
+from stacks.glue_job import JoinGlueJob
+from tests.infra.conftest import CDK_CONTEXT, PIPELINE_CONFIG, resources_of_type
 
 
 def _job(template: Template) -> dict[str, Any]:
@@ -64,6 +70,40 @@ def test_job_default_arguments_carry_config_paths_logging_and_metrics(
     # Per-run arguments come from the workflow, never from defaults.
     assert "--input_path" not in args
     assert "--batch_id" not in args
+
+
+def test_auto_scaling_is_on_by_default_with_number_of_workers_as_the_maximum(
+    dev_template: Template, prod_template: Template
+) -> None:
+    for template in (dev_template, prod_template):
+        template.has_resource_properties(
+            "AWS::Glue::Job",
+            {"DefaultArguments": Match.object_like({"--enable-auto-scaling": "true"})},
+        )
+
+
+def test_auto_scaling_can_be_turned_off_per_stage() -> None:
+    # The construct alone in a bare stack: a whole app synth would cost the suite seconds.
+    config = parse_stage_config(
+        "fixed",
+        {"glue": {"auto_scaling": False, "number_of_workers": 4}},
+        load_pipeline_config(PIPELINE_CONFIG),
+    )
+    stack = Stack(App(), "Fixed")
+    key = kms.Key(stack, "Key")
+    landing, reference, curated = (s3.Bucket(stack, name) for name in ("L", "R", "C"))
+    JoinGlueJob(
+        stack,
+        "Job",
+        config=config,
+        landing_bucket=landing,
+        reference_bucket=reference,
+        curated_bucket=curated,
+        data_key=key,
+    )
+    properties = _job(Template.from_stack(stack))
+    assert "--enable-auto-scaling" not in properties["DefaultArguments"]
+    assert properties["NumberOfWorkers"] == 4
 
 
 def test_security_configuration_encrypts_s3_logs_and_bookmarks(dev_template: Template) -> None:

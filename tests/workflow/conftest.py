@@ -181,6 +181,8 @@ def offline_workflow(
                 Command={"Name": "glueetl", "ScriptLocation": "s3://assets/job.py"},
                 DefaultArguments={"--catalog_database": ""},
                 ExecutionProperty=job["ExecutionProperty"],
+                WorkerType=job["WorkerType"],
+                NumberOfWorkers=job["NumberOfWorkers"],
             )
             return OfflineWorkflow(
                 state_machine_arn=create_state_machine(definitions[stage], name=stage),

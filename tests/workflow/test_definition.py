@@ -125,6 +125,25 @@ def test_success_notification_exists_only_when_configured(
     assert definitions[QUIET]["States"]["RunGlueJob"]["Next"] == "BatchSucceeded"
 
 
+def test_run_capacity_is_selected_only_for_the_success_message(
+    definitions: dict[str, StateMachineDefinition],
+) -> None:
+    # An absent path in a ResultSelector fails the execution beyond any Catch: select no more
+    # of the JobRun than the stage uses.
+    def selected(stage: str) -> dict[str, str]:
+        selector: dict[str, str] = definitions[stage]["States"]["RunGlueJob"]["ResultSelector"]
+        return selector
+
+    assert selected(QUIET) == {"run_id.$": "$.Id", "state.$": "$.JobRunState"}
+    assert selected(NOTIFY) == {
+        "run_id.$": "$.Id",
+        "state.$": "$.JobRunState",
+        "execution_seconds.$": "$.ExecutionTime",
+        "worker_type.$": "$.WorkerType",
+        "workers.$": "$.NumberOfWorkers",
+    }
+
+
 def test_every_state_is_reachable(definitions: dict[str, StateMachineDefinition]) -> None:
     for definition in definitions.values():
         assert _reachable(definition, definition["StartAt"]) == set(definition["States"])

@@ -52,6 +52,7 @@ def test_batch_with_marker_runs_the_glue_job_with_its_path_and_id(
     assert run.arguments["--input_path"] == f"s3://{LANDING_BUCKET}/incoming/b-marker/"
     assert run.arguments["--batch_id"] == "b-marker"
     assert run.arguments["--catalog_database"] == ""  # the job's default arguments stay
+    # Without a success message to write, the task keeps only the run's id and state.
     assert result.output["glue"] == {"run_id": run.run_id, "state": "SUCCEEDED"}
     assert workflow.inbox.alerts() == []  # wf-quiet: no success message
 
@@ -286,7 +287,20 @@ def test_success_is_announced_when_the_stage_asks_for_it(
     (alert,) = workflow.inbox.alerts()
     assert "succeeded" in alert.subject
     assert "FAILED" not in alert.subject
-    assert alert.payload()["summary"] == f"ETL batch b-ok succeeded (Glue job run {run.run_id})."
+    # Capacity as GetJobRun reports it (the run ended at once: a second at most); with auto
+    # scaling on (the default), the worker count is the maximum.
+    capacity = alert.payload()["glue_capacity"]
+    assert capacity["execution_seconds"] in (0, 1)
+    assert capacity == {
+        "execution_seconds": capacity["execution_seconds"],
+        "worker_type": "G.1X",
+        "workers": 2,
+        "auto_scaling": True,
+    }
+    assert alert.payload()["summary"] == (
+        f"ETL batch b-ok succeeded (Glue job run {run.run_id}: "
+        f"{capacity['execution_seconds']} s on up to 2 x G.1X)."
+    )
     assert alert.payload()["console_url"] == console_url(result.execution_arn)
 
 
