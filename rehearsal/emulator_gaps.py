@@ -15,7 +15,9 @@ This file has two users, so its top level imports the standard library only:
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,12 +47,18 @@ GAP_AUTO_DELETE_TAGS = (
     "auto-delete-objects custom resource gets NoSuchTagSet and cdk destroy fails (bridged: the "
     "bucket provider applies the template's Tags, as CloudFormation does)"
 )
+GAP_EVENTBRIDGE_VERSION_ID = (
+    'S3\'s EventBridge "Object Created" events carry no detail.object.version-id, which real '
+    "S3 sends for a versioned bucket; the trigger tells a second delivery from a new version by "
+    "it (bridged: the event's detail gets the version id of the object version it reports)"
+)
 GAPS = (
     GAP_GLUE_SECURITY_CONFIGURATION,
     GAP_NODE_SDK,
     GAP_S3_SDK_TYPES,
     GAP_GLUE_SYNC,
     GAP_AUTO_DELETE_TAGS,
+    GAP_EVENTBRIDGE_VERSION_ID,
 )
 # What the emulator cannot show at all; printed by every rehearsal, never skipped silently.
 NOT_BRIDGED = (
@@ -200,11 +208,60 @@ def _tag_buckets_from_template() -> None:
     handlers["create"] = create
 
 
+def with_version_id(detail: dict[str, Any], version_id: str | None) -> dict[str, Any]:
+    """GAP_EVENTBRIDGE_VERSION_ID: an S3 event detail whose object names its version, as in AWS.
+
+    The S3 user guide's "Object Created" example lists ``key, size, etag, version-id,
+    sequencer``; the version id is absent only for an unversioned bucket.
+    """
+    obj = detail.get("object")
+    if not version_id or not isinstance(obj, dict) or "version-id" in obj:
+        return detail
+    ordered: dict[str, Any] = {}
+    for name, value in obj.items():
+        if name == "sequencer":
+            ordered["version-id"] = version_id
+        ordered[name] = value
+    ordered.setdefault("version-id", version_id)
+    return {**detail, "object": ordered}
+
+
+def _version_ids_on_eventbridge() -> None:
+    """GAP_EVENTBRIDGE_VERSION_ID: put the version id S3 knows into its EventBridge event.
+
+    ministack builds the event inside ``s3._fire_s3_event`` (which gets the version id) and
+    hands it to ``eventbridge._dispatch_event`` on the same thread; the version id goes from
+    one to the other through a thread-local.
+    """
+    from ministack.services import eventbridge, s3
+
+    fire, dispatch = s3._fire_s3_event, eventbridge._dispatch_event
+    current = threading.local()
+
+    def fire_with_version(*args: Any, **kwargs: Any) -> Any:
+        current.version_id = kwargs.get("version_id")
+        try:
+            return fire(*args, **kwargs)
+        finally:
+            current.version_id = None
+
+    def dispatch_with_version(event: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        version_id = getattr(current, "version_id", None)
+        if version_id and event.get("Source") == "aws.s3" and isinstance(event.get("Detail"), str):
+            detail = with_version_id(json.loads(event["Detail"]), version_id)
+            event = {**event, "Detail": json.dumps(detail)}
+        return dispatch(event, *args, **kwargs)
+
+    s3._fire_s3_event = fire_with_version  # _fire_s3_event_async looks it up at call time
+    eventbridge._dispatch_event = dispatch_with_version
+
+
 def launch() -> None:
     """Apply the emulator-side workarounds, then run ministack in the foreground."""
     _register_glue_security_configuration()
     _type_s3_listings()
     _tag_buckets_from_template()
+    _version_ids_on_eventbridge()
     from ministack import app
 
     app.main()

@@ -3,8 +3,9 @@
 1. Start the emulator (:mod:`rehearsal.emulator`); ``cdk bootstrap``, then ``cdk deploy
    --require-approval never`` with the project's pinned CDK CLI: synth with an account and
    region, asset publishing and custom resources, as a real deploy.
-2. Upload a batch to the deployed landing bucket: the deployed rule must invoke the deployed
-   Lambda, which starts exactly one execution and counts the duplicate delivery.
+2. Upload a batch to the deployed landing bucket (:mod:`rehearsal.upload_path`): the deployed
+   rule must invoke the deployed Lambda, which starts exactly one execution; a second version
+   joins the gating batch, a second delivery of the first version and the marker start nothing.
 3. Drive the deployed state machine through each Glue outcome (:mod:`rehearsal.outcomes`);
    each must end in its state and publish its message to the deployed alert topic.
 4. ``cdk destroy``, then look for anything of the stage left in the emulator.
@@ -21,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from rehearsal.emulator import (
     ACCOUNT_ID,
@@ -32,7 +34,8 @@ from rehearsal.emulator import (
 )
 from rehearsal.emulator_gaps import GAPS, NOT_BRIDGED, PROJECT_ROOT
 from rehearsal.leftovers import stage_leftovers
-from rehearsal.outcomes import AlertInbox, Report, check_glue_outcomes, check_upload_path
+from rehearsal.outcomes import AlertInbox, Report, check_glue_outcomes
+from rehearsal.upload_path import check_upload_path
 
 WORKDIR = PROJECT_ROOT / ".rehearsal"
 CDK = PROJECT_ROOT / "node_modules" / ".bin" / "cdk"
@@ -61,6 +64,24 @@ def cdk(emulator: Emulator, *args: str) -> None:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
         raise RuntimeError(f"cdk {' '.join(args)} failed (exit {result.returncode}):\n{tail}")
     print(f"  cdk {args[0]:<9} ok in {time.monotonic() - started:5.1f} s", flush=True)
+
+
+def save_function_logs(emulator: Emulator, stage: str, path: Path) -> None:
+    """Keep what the stage's Lambda functions logged in the emulator (gone once it stops)."""
+    logs = emulator.client("logs")
+    lines: list[str] = []
+    try:
+        for function in emulator.client("lambda").list_functions()["Functions"]:
+            if not function["FunctionName"].startswith(f"EtlPipeline-{stage}-"):
+                continue
+            name = function.get("LoggingConfig", {}).get("LogGroup") or (
+                f"/aws/lambda/{function['FunctionName']}"
+            )
+            for page in logs.get_paginator("filter_log_events").paginate(logGroupName=name):
+                lines += [f"{name} {event['message']}" for event in page["events"]]
+    except Exception as error:  # an artifact only: never fail the rehearsal over it
+        lines.append(f"could not read the log groups: {type(error).__name__}: {error}")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def rehearse(stage: str) -> Report:
@@ -96,6 +117,8 @@ def rehearse(stage: str) -> Report:
         except Exception as error:
             report.check("rehearsal", False, f"{type(error).__name__}: {error}")
         finally:
+            if deployed:
+                save_function_logs(emulator, stage, WORKDIR / "lambda-logs.txt")
             try:
                 cdk(emulator, "destroy", stack, *context, "--force")
                 left = stage_leftovers(emulator, stage)
