@@ -25,3 +25,7 @@ class DuplicateReferenceKeyError(JobInputError):
 
 class RowCountMismatchError(JobError):
     """Rows were lost or multiplied: input rows != output rows + quarantined rows."""
+
+
+class InputCountMismatchError(JobInputError):
+    """The files hold another number of records than the reader produced rows."""

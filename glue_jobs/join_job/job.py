@@ -89,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the job on ``argv`` (default: the process's arguments); 0 on success.
 
     Errors propagate (Glue shows their message as the run's error); the script's ``__main__``
-    turns them into a message on stderr and exit status 1.
+    turns them into a message on stderr and exit status 2 for a wrong argument (as argparse
+    does), 1 for a failed run.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     run = parse_arguments(sys.argv[1:] if argv is None else argv)
@@ -132,6 +133,9 @@ def _absolute(path: str) -> str:
 if __name__ == "__main__":
     try:
         sys.exit(main())
+    except JobArgumentError as error:
+        print(f"job.py: error: {error}", file=sys.stderr)
+        sys.exit(2)
     except JobError as error:
         print(f"job.py: error: {error}", file=sys.stderr)
         sys.exit(1)

@@ -19,9 +19,9 @@ from typing import Any
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as sf
 
-from join_job import datasets, transforms
+from join_job import datasets, readers, record_count, transforms
 from join_job.errors import DuplicateReferenceKeyError, JobInputError, RowCountMismatchError
-from join_job.filesystem import HadoopFileSystem, join_uri
+from join_job.filesystem import DataFile, HadoopFileSystem, join_uri
 from join_job.pipeline_config import JoinSpec, PipelineConfig
 
 LOG = logging.getLogger("join_job")
@@ -92,10 +92,15 @@ def run_batch(
     fs = HadoopFileSystem(spark)
     config = run.config
 
-    input_bytes = _check_input(fs, run.input_path)
-    _tune(spark, config, input_bytes)
-    raw = datasets.read_batch(spark, run.input_path, config.input)
-    parsed = transforms.parse_batch(raw, config.input.schema)
+    input_files = _check_input(fs, run.input_path)
+    _tune(spark, config, sum(item.size for item in input_files))
+    source = datasets.read_batch(
+        spark, [item.uri for item in input_files], config.input, f"the batch at {run.input_path}"
+    )
+    _log_phase(f"input records counted ({source.records})", clock)
+    if source.records == 0:
+        raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
+    parsed = transforms.parse_batch(source.frame, config.input.schema)
     input_columns = [
         name for name in parsed.columns if name not in (transforms.REJECT_REASON, "raw_record")
     ]
@@ -126,6 +131,7 @@ def run_batch(
         _write_input_pass(results, staged_output, run.input_path)
         _log_phase("results written (the input pass)", clock)
         input_rows = int(input_metrics.get["rows"])
+        readers.check_parse_count(source, input_rows)
         if input_rows == 0:
             raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
         outcome = {name: int(value or 0) for name, value in outcome_metrics.get.items()}
@@ -165,6 +171,7 @@ def run_batch(
         by_reason=by_reason,
         outcome=outcome,
         input_rows=input_rows,
+        input_count=source,
         output_rows=output_rows,
         started_at=started_at,
         seconds=time.monotonic() - clock,
@@ -180,8 +187,8 @@ def run_batch(
     return report
 
 
-def _check_input(fs: HadoopFileSystem, input_path: str) -> int:
-    """Total bytes of the batch's data files; fail fast when there are none."""
+def _check_input(fs: HadoopFileSystem, input_path: str) -> list[DataFile]:
+    """The batch's data files; fail fast when there are none."""
     if not fs.exists(input_path):
         raise JobInputError(f"input path {input_path} does not exist")
     files = fs.data_files(input_path)
@@ -190,7 +197,7 @@ def _check_input(fs: HadoopFileSystem, input_path: str) -> int:
     total = sum(item.size for item in files)
     if total == 0:
         raise JobInputError(f"the batch at {input_path} is empty: its files hold no bytes")
-    return total
+    return files
 
 
 def _rows_by_reason(spark: SparkSession, staged_quarantine: str) -> dict[str, int]:
@@ -272,9 +279,12 @@ def _prepare_references(
         files = fs.data_files(uri)
         if not files:
             raise JobInputError(f"join {join.name!r}: reference folder {uri} holds no data files")
-        frame = datasets.read_reference(spark, uri, join.format)
+        frame = datasets.read_reference(spark, [item.uri for item in files], join, uri)
         key_types = {left: types[left] for left, _ in join.on if left in types}
         prepared = transforms.prepare_reference(frame, join, columns, key_types)
+        problem = transforms.reference_problem(prepared)
+        if problem is not None:
+            raise JobInputError(f"join {join.name!r}: reference {uri}: {problem}")
         duplicate = transforms.duplicate_key_sample(prepared)
         if duplicate is not None:
             rows = duplicate.pop("rows")
@@ -333,6 +343,7 @@ def _report(
     by_reason: dict[str, int],
     outcome: dict[str, int],
     input_rows: int,
+    input_count: readers.Source,
     output_rows: int,
     started_at: datetime,
     seconds: float,
@@ -346,6 +357,13 @@ def _report(
         "output_path": run.output_partition,
         "quarantine_path": run.quarantine_partition,
         "input_rows": input_rows,
+        # How input_rows was established: counted in the files, apart from the parse, and
+        # checked against the rows the parse produced.
+        "input_count": {
+            **record_count.describe(input_count.counts, input_count.data_format),
+            "checked_against_parse": True,
+            "seconds": round(input_count.count_seconds, 3),
+        },
         "output_rows": output_rows,
         "quarantined_rows": sum(by_reason.values()),
         "quarantined_by_reason": dict(sorted(by_reason.items())),

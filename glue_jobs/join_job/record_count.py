@@ -1,0 +1,142 @@
+"""The independent record count: how many records the input files hold, found without the parse
+that produces the output, so a parse that merges, splits or skips records fails the batch.
+
+- CSV: line breaks outside double-quoted fields, blank lines not counted, one header per file
+  (bytes, not decoded text: quotes and line breaks are ASCII in every supported encoding).
+- JSON: objects by bracket depth (:func:`join_job.json_records.count_values`).
+- Parquet: the row counts in each file's footer (no data read).
+
+CSV and JSON files are counted by Spark's Python workers, one task per file (``binaryFile``
+source: a file is held in memory whole, so a file must be under 2 GB); gzip and bz2 files are
+decompressed there. Parquet footers are read on the driver.
+"""
+
+from __future__ import annotations
+
+import bz2
+import codecs
+import gzip
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from join_job.json_records import count_values, records
+from join_job.pipeline_config import InputSpec
+
+METHODS = {
+    "csv": "line breaks outside quoted fields, blank lines and one header per file excluded",
+    "json": "top-level JSON objects by bracket depth (array elements, concatenated, JSON lines)",
+    "parquet": "row counts in the Parquet footers",
+}
+
+
+@dataclass(frozen=True)
+class FileCount:
+    """Records in one file; for JSON also its field names (first spelling, in order)."""
+
+    uri: str
+    records: int
+    fields: tuple[str, ...] = ()
+    # Two field names of one record that differ only in case, if the file has such a record.
+    case_clash: tuple[str, str] | None = None
+
+
+def count_text_files(spark: SparkSession, uris: Sequence[str], spec: InputSpec) -> list[FileCount]:
+    """Per-file counts of CSV or JSON files, computed in Spark's Python workers."""
+    ship_to_workers()
+    frame = spark.read.format("binaryFile").load(list(uris))
+    text_format, encoding = spec.format, spec.encoding
+    counted = frame.select("path", "content").rdd.map(
+        lambda row: _count_file(row[0], row[1], text_format, encoding)
+    )
+    return sorted(
+        (
+            FileCount(uri, records, fields, clash)
+            for uri, records, fields, clash in counted.collect()
+        ),
+        key=lambda item: item.uri,
+    )
+
+
+def ship_to_workers() -> None:
+    """Send the functions Python workers run by value, so the workers need only the standard
+    library and PySpark (on Glue the package is there too; a local worker may be another
+    interpreter than the driver's virtualenv).
+    """
+    import sys
+
+    from pyspark import cloudpickle
+
+    for name in ("join_job.json_records", "join_job.record_count", "join_job.readers"):
+        cloudpickle.register_pickle_by_value(sys.modules[name])  # type: ignore[no-untyped-call]
+
+
+def count_parquet_files(spark: SparkSession, uris: Sequence[str]) -> list[FileCount]:
+    """Per-file row counts from the Parquet footers (read on the driver, no data pages)."""
+    from join_job.parquet_footers import footer_row_count
+
+    return [FileCount(uri, footer_row_count(spark, uri)) for uri in uris]
+
+
+def same_file(uri: str) -> str:
+    """A file URI in one spelling (``file:///x`` from Spark's input_file_name is ``file:/x``)."""
+    return "file:/" + uri[len("file:///") :] if uri.startswith("file:///") else uri
+
+
+def file_bytes(uri: str, content: bytes) -> bytes:
+    """The file's content, decompressed by its extension (gzip and bz2, as Spark reads them)."""
+    if uri.endswith(".gz"):
+        return gzip.decompress(content)
+    if uri.endswith(".bz2"):
+        return bz2.decompress(content)
+    return content
+
+
+def csv_records(data: bytes) -> int:
+    """Records in CSV ``data``, header included: line breaks outside double quotes, blank lines
+    excluded. A doubled quote inside a quoted field toggles twice, so it needs no special case.
+    """
+    parts = data.split(b'"')
+    # Even parts lie outside quotes; each quoted run becomes one placeholder byte.
+    skeleton = b"Q".join(parts[0::2]) if len(parts) > 1 else data
+    lines = skeleton.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    return sum(1 for line in lines if line)
+
+
+def _count_file(
+    uri: str, content: bytes, text_format: str, encoding: str
+) -> tuple[str, int, tuple[str, ...], tuple[str, str] | None]:
+    data = file_bytes(uri, bytes(content))
+    uri = same_file(uri)
+    if text_format == "csv":
+        return uri, max(0, csv_records(data) - 1), (), None
+    text = codecs.decode(data, encoding, errors="surrogateescape")
+    text = text.removeprefix("\ufeff")
+    names: dict[str, str] = {}
+    clash: tuple[str, str] | None = None
+    for record in records(text):
+        seen: dict[str, str] = {}
+        for key, _ in record.fields or ():
+            lowered = key.lower()
+            if lowered in seen and seen[lowered] != key and clash is None:
+                clash = (seen[lowered], key)
+            seen[lowered] = key
+            names.setdefault(lowered, key)
+    return uri, count_values(text), tuple(names.values()), clash
+
+
+def describe(counts: Sequence[FileCount], data_format: str) -> dict[str, Any]:
+    """The report's account of the count: method, files, records."""
+    return {
+        "method": METHODS[data_format],
+        "files": len(counts),
+        "records": sum(item.records for item in counts),
+    }
+
+
+def to_json(counts: Sequence[FileCount]) -> str:
+    """Counts per file as JSON (for a log line)."""
+    return json.dumps({item.uri: item.records for item in counts}, sort_keys=True)
