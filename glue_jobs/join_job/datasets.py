@@ -34,7 +34,11 @@ def read_reference(spark: SparkSession, uris: Sequence[str], join: JoinSpec, uri
         f"join {join.name!r}: reference {uri}",
         required_columns=[right for _, right in join.on],
     )
-    readers.check_parse_count(source, int(source.frame.count()))
+    try:
+        rows = int(source.frame.count())
+    except Exception as error:
+        raise readers.clear_read_error(error, source.what) from None
+    readers.check_parse_count(source, rows)
     return source.frame
 
 

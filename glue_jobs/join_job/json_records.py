@@ -140,7 +140,7 @@ def count_values(text: str) -> int:
             continue
         if first_line and stripped.startswith("["):
             top = 1
-        elif line.startswith("{") and depth > top:
+        elif line.startswith(("{", "[")) and depth > top:
             depth = top  # the previous record never closed: it ended with its line
         elif depth == top and stripped[0] not in "{[]," and not (top and stripped[0] == "]"):
             count += 1  # not JSON at all: one malformed record, as the parse sees it
@@ -152,8 +152,8 @@ def count_values(text: str) -> int:
             if bracket[0] == '"':
                 continue  # a string: brackets inside it do not count
             if bracket in "{[":
-                if bracket == "{" and depth == top:
-                    count += 1
+                if depth == top:
+                    count += 1  # an object, or an array where an object belongs (malformed)
                 depth += 1
             else:
                 depth = max(0, depth - 1)

@@ -70,6 +70,7 @@ def read_source(
     its key differently would otherwise add rows with null keys.
     """
     started = time.monotonic()
+    uris = sorted(uris)
     for uri in uris:
         if uri.lower().endswith(_COMPRESSED):
             raise JobInputError(
@@ -83,6 +84,12 @@ def read_source(
         return Source(frame, counts, "parquet", what, seconds)
     counts = record_count.count_text_files(spark, uris, spec)
     seconds = time.monotonic() - started
+    for item in counts:
+        if item.records < 0:
+            raise JobInputError(
+                f"{what}: file {item.uri} has a quote that is never closed: from it to the end "
+                "of the file would be one field, so its records cannot be told apart"
+            )
     if spec.format == "csv":
         return Source(_read_csv(spark, uris, spec, what), counts, "csv", what, seconds)
     columns = _json_columns(counts, schema_columns, what)
@@ -115,6 +122,26 @@ def check_parse_count(source: Source, parsed_rows: int) -> None:
         f"{source.what}: the files hold {source.records} records but the reader produced "
         f"{parsed_rows} rows; nothing was committed"
     )
+
+
+def clear_read_error(error: Exception, what: str) -> Exception:
+    """``error`` from a read, as a :class:`JobInputError` naming the files when it is Spark's
+    CSV header check (a file whose header differs from the first file's); else unchanged.
+    """
+    text = str(error)
+    marker = "CSV header does not conform to the schema."
+    if marker not in text:
+        return error
+    # Spark's message lists the header, the expected columns and the file; keep just those.
+    details = text[text.index(marker) + len(marker) :].splitlines()
+    kept = [line.strip() for line in details if line.strip().startswith(_HEADER_DETAILS)]
+    return JobInputError(
+        f"{what} mixes CSV headers: a file's header differs from the first file's "
+        f"({'; '.join(kept[:4])})"
+    )
+
+
+_HEADER_DETAILS = ("Header:", "Schema:", "Expected:", "CSV file:")
 
 
 def check_column_names(names: Sequence[str], where: str) -> None:

@@ -17,6 +17,7 @@ import bz2
 import codecs
 import gzip
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,9 +49,9 @@ def count_text_files(spark: SparkSession, uris: Sequence[str], spec: InputSpec) 
     """Per-file counts of CSV or JSON files, computed in Spark's Python workers."""
     ship_to_workers()
     frame = spark.read.format("binaryFile").load(list(uris))
-    text_format, encoding = spec.format, spec.encoding
+    text_format, encoding, delimiter = spec.format, spec.encoding, spec.delimiter
     counted = frame.select("path", "content").rdd.map(
-        lambda row: _count_file(row[0], row[1], text_format, encoding)
+        lambda row: _count_file(row[0], row[1], text_format, encoding, delimiter)
     )
     return sorted(
         (
@@ -95,24 +96,41 @@ def file_bytes(uri: str, content: bytes) -> bytes:
     return content
 
 
-def csv_records(data: bytes) -> int:
-    """Records in CSV ``data``, header included: line breaks outside double quotes, blank lines
-    excluded. A doubled quote inside a quoted field toggles twice, so it needs no special case.
+def csv_records(data: bytes, delimiter: bytes = b",") -> int:
+    """Records in CSV ``data``, header included: line breaks outside quoted fields, blank lines
+    excluded; -1 if a quoted field is never closed (the rest of the file would be one field).
+
+    As in RFC 4180 and Spark's parser, a quote opens a quoted field only at the start of a field
+    (``5" screen`` is literal text); a doubled quote inside a quoted field is part of it.
     """
-    parts = data.split(b'"')
-    # Even parts lie outside quotes; each quoted run becomes one placeholder byte.
-    skeleton = b"Q".join(parts[0::2]) if len(parts) > 1 else data
-    lines = skeleton.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-    return sum(1 for line in lines if line)
+    if b'"' in data:
+        boundary = re.escape(delimiter) + rb"\r\n"
+        if re.search(rb"[^" + boundary + rb'"]"[^' + boundary + rb'"]', data):
+            # A quote inside an unquoted field is literal text, not an opening quote: take the
+            # slower way that opens quoted fields only at a field's start.
+            after = rb"(\A|[" + boundary + rb"])"
+            data = re.sub(after + rb'"[^"]*(?:""[^"]*)*"', rb"\1Q", data)
+            if re.search(after + b'"', data):
+                return -1
+        else:
+            parts = data.split(b'"')
+            if len(parts) % 2 == 0:
+                return -1
+            # Even parts lie outside quotes (a doubled quote toggles twice); each quoted run
+            # becomes one byte.
+            data = b"Q".join(parts[0::2])
+    lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    return len(lines) - lines.count(b"")
 
 
 def _count_file(
-    uri: str, content: bytes, text_format: str, encoding: str
+    uri: str, content: bytes, text_format: str, encoding: str, delimiter: str
 ) -> tuple[str, int, tuple[str, ...], tuple[str, str] | None]:
     data = file_bytes(uri, bytes(content))
     uri = same_file(uri)
     if text_format == "csv":
-        return uri, max(0, csv_records(data) - 1), (), None
+        found = csv_records(data, delimiter.encode(encoding))
+        return uri, found if found < 0 else max(0, found - 1), (), None
     text = codecs.decode(data, encoding, errors="surrogateescape")
     text = text.removeprefix("\ufeff")
     names: dict[str, str] = {}

@@ -218,20 +218,7 @@ def _write_input_pass(results: DataFrame, uri: str, input_path: str) -> None:
     try:
         datasets.write_parquet(results, uri)
     except Exception as error:
-        text = str(error)
-        marker = "CSV header does not conform to the schema."
-        if marker not in text:
-            raise
-        # Spark's message lists the header, the expected columns and the file; keep just those.
-        details = text[text.index(marker) + len(marker) :].splitlines()
-        kept = [line.strip() for line in details if line.strip().startswith(_HEADER_DETAILS)]
-        raise JobInputError(
-            f"the batch at {input_path} mixes CSV headers: a file's header differs from the "
-            f"first file's ({'; '.join(kept[:4])})"
-        ) from None
-
-
-_HEADER_DETAILS = ("Header:", "Schema:", "Expected:", "CSV file:")
+        raise readers.clear_read_error(error, f"the batch at {input_path}") from None
 
 
 def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None:
