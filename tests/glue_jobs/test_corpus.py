@@ -576,3 +576,27 @@ def test_config_file_in_a_bad_encoding_exits_2_with_a_message(tmp_path: Path) ->
     assert done.returncode == 2
     assert "is not UTF-8 text: byte 0xe9 at offset 16" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_parse_that_loses_records_fails_the_batch_naming_the_file(
+    tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count is independent of the parse: put back Spark's own JSON reader, which keeps
+    only the first object of a line (the bug this count exists for), and the batch fails."""
+    from join_job import readers
+
+    def spark_json_reader(spark: SparkSession, uris: list[str], spec: Any, columns: Any) -> Any:
+        return spark.read.json(uris)
+
+    monkeypatch.setattr(readers, "_read_json", spark_json_reader)
+    firehose_file = text(
+        "firehose-1",
+        firehose(*({"id": i} for i in range(3))) + "\n" + firehose({"id": 3}, {"id": 4}),
+    )
+    case = Case("lossy", firehose_file, {"format": "json", "schema": {"id": "int"}})
+
+    with pytest.raises(
+        JobInputError, match=r"file .*/firehose-1 holds 5 records .* but the reader produced 2 rows"
+    ):
+        run_case(case, tmp_path, spark)
+    assert not (tmp_path / "curated" / "corpus").exists()
