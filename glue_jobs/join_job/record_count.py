@@ -6,9 +6,10 @@ that produces the output, so a parse that merges, splits or skips records fails 
 - JSON: objects by bracket depth (:func:`join_job.json_records.count_values`).
 - Parquet: the row counts in each file's footer (no data read).
 
-CSV and JSON files are counted by Spark's Python workers, one task per file (``binaryFile``
-source: a file is held in memory whole, so a file must be under 2 GB); gzip and bz2 files are
-decompressed there. Parquet footers are read on the driver.
+CSV files are counted by Spark's line reader in the JVM (split between tasks, gzip and bz2 read
+as Spark reads them); a file with a line holding an odd number of quotes, and every JSON file,
+is counted whole by Spark's Python workers (``binaryFile`` source: such a file must be under
+2 GB). Parquet footers are read on the driver.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as sf
 
 from join_job.json_records import count_values, records
 from join_job.pipeline_config import InputSpec
@@ -46,7 +49,44 @@ class FileCount:
 
 
 def count_text_files(spark: SparkSession, uris: Sequence[str], spec: InputSpec) -> list[FileCount]:
-    """Per-file counts of CSV or JSON files, computed in Spark's Python workers."""
+    """Per-file counts of CSV or JSON files."""
+    if spec.format == "csv":
+        return _count_csv_files(spark, uris, spec)
+    return _count_in_python(spark, uris, spec)
+
+
+def _count_csv_files(spark: SparkSession, uris: Sequence[str], spec: InputSpec) -> list[FileCount]:
+    """Non-blank lines per file with Spark's line reader (in the JVM, files split between
+    tasks), minus the header. A file with a line holding an odd number of quotes may have line
+    breaks inside quoted fields (or a quote inside a field): it is counted exactly, whole, in a
+    Python worker instead.
+    """
+    line = sf.col("value")
+    quotes = sf.length(line) - sf.length(sf.translate(line, '"', ""))
+    per_file = (
+        spark.read.text(list(uris))
+        .groupBy(sf.input_file_name().alias("file"))
+        .agg(
+            sf.sum(sf.when(sf.length(line) > 0, 1).otherwise(0)).alias("lines"),
+            sf.sum(sf.when(quotes % 2 == 1, 1).otherwise(0)).alias("odd_quotes"),
+        )
+        .collect()
+    )
+    counted = {same_file(str(row["file"])): row for row in per_file}
+    counts = {
+        uri: FileCount(uri, max(0, int(row["lines"]) - 1))
+        for uri, row in counted.items()
+        if int(row["odd_quotes"]) == 0
+    }
+    quoted = [uri for uri in uris if same_file(uri) in counted and same_file(uri) not in counts]
+    if quoted:
+        counts.update((item.uri, item) for item in _count_in_python(spark, quoted, spec))
+    # A file without a single line is not in the grouping: it holds no records.
+    return [counts.get(same_file(uri), FileCount(same_file(uri), 0)) for uri in sorted(uris)]
+
+
+def _count_in_python(spark: SparkSession, uris: Sequence[str], spec: InputSpec) -> list[FileCount]:
+    """Exact per-file counts in Spark's Python workers, each file whole (``binaryFile``)."""
     ship_to_workers()
     frame = spark.read.format("binaryFile").load(list(uris))
     text_format, encoding, delimiter = spec.format, spec.encoding, spec.delimiter
@@ -79,11 +119,14 @@ def count_parquet_files(spark: SparkSession, uris: Sequence[str]) -> list[FileCo
     """Per-file row counts from the Parquet footers (read on the driver, no data pages)."""
     from join_job.parquet_footers import footer_row_count
 
-    return [FileCount(uri, footer_row_count(spark, uri)) for uri in uris]
+    return [FileCount(same_file(uri), footer_row_count(spark, uri)) for uri in uris]
 
 
 def same_file(uri: str) -> str:
-    """A file URI in one spelling (``file:///x`` from Spark's input_file_name is ``file:/x``)."""
+    """A file URI in one spelling: Spark's input_file_name gives ``file:///x`` and escapes
+    spaces (``%20``) where Hadoop's listing gives ``file:/x`` and the plain name.
+    """
+    uri = unquote(uri)
     return "file:/" + uri[len("file:///") :] if uri.startswith("file:///") else uri
 
 
