@@ -112,15 +112,15 @@ def run_variant(variant: str, data: BenchData, output: Path) -> None:
         )  # fmt: skip
         run_batch(spark, run)
         return
-    parsed = transforms.parse_batch(
-        datasets.read_batch(spark, str(data.batch_dir), config.input), config.input.schema
-    )
+    source = datasets.read_batch(spark, _data_files(data.batch_dir), config.input, "the batch")
+    parsed = transforms.parse_batch(source.frame, config.input.schema)
     columns = [c for c in parsed.columns if c not in (transforms.REJECT_REASON, "raw_record")]
     types = dict(parsed.dtypes)
     joined = parsed
     added: list[str] = []
     for join in config.joins:
-        reference = datasets.read_reference(spark, f"{data.reference_dir}/{join.name}", join.format)
+        folder = data.reference_dir / join.name
+        reference = datasets.read_reference(spark, _data_files(folder), join, str(folder))
         key_types = {left: types[left] for left, _ in join.on}
         prepared = transforms.prepare_reference(reference, join, columns + added, key_types)
         joined = transforms.join_reference(joined, prepared, broadcast=True)
@@ -135,6 +135,15 @@ def run_variant(variant: str, data: BenchData, output: Path) -> None:
             ).observe(Observation("input"), sf.count(sf.lit(1)).alias("rows"))
         result = transforms.output_rows(classified, columns + added)
     datasets.write_parquet(result, str(output / "out"))
+
+
+def _data_files(folder: Path) -> list[str]:
+    """The data files under ``folder`` as the job lists them (``_``/``.`` names skipped)."""
+    return sorted(
+        path.as_uri()
+        for path in folder.rglob("*")
+        if path.is_file() and not path.name.startswith(("_", "."))
+    )
 
 
 def _child(argv: Sequence[str]) -> int:

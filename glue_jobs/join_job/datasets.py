@@ -4,64 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyspark.sql import DataFrame, DataFrameReader, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
-from join_job.errors import JobInputError
-from join_job.pipeline_config import InputFormat, InputSpec
-from join_job.transforms import CORRUPT_RECORD, text_schema
+from join_job import readers
+from join_job.pipeline_config import InputSpec, JoinSpec
 
 
-def read_batch(spark: SparkSession, uri: str, spec: InputSpec) -> DataFrame:
-    """The batch at ``uri`` (a file or a folder, read recursively) as it arrived.
+def read_batch(
+    spark: SparkSession, uris: Sequence[str], spec: InputSpec, what: str
+) -> readers.Source:
+    """The batch's files ``uris`` as they arrived, and their records counted apart.
 
-    CSV (with header) and JSON lines are read as text with the corrupt-record column, so a row
-    that cannot be split is kept, not dropped; :func:`join_job.transforms.parse_batch` types it.
-    Parquet carries its own types and is read as is.
+    CSV and JSON are read as text with the corrupt-record column, so a row that cannot be split
+    is kept, not dropped; :func:`join_job.transforms.parse_batch` types it. Parquet carries its
+    own types. Formats and checks: :mod:`join_job.readers`.
     """
-    if spec.format == "parquet":
-        return _reader(spark).parquet(uri)
-    if spec.format == "csv":
-        header = csv_header(spark, uri)
-        # enforceSchema off: a file whose header differs from the first file's fails the read
-        # instead of having its columns silently assigned by position.
-        return (
-            _reader(spark)
-            .schema(text_schema(header))
-            .option("header", True)
-            .option("enforceSchema", False)
-            .option("mode", "PERMISSIVE")
-            .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
-            .csv(uri)
-        )
     columns = [name for name, _ in spec.schema] if spec.schema else None
-    reader = _reader(spark).option("mode", "PERMISSIVE")
-    reader = reader.option("columnNameOfCorruptRecord", CORRUPT_RECORD)
-    if columns is not None:
-        # No inference pass: the configured columns, as text, typed afterwards.
-        reader = reader.schema(text_schema(columns))
-    return reader.json(uri)
+    return readers.read_source(spark, uris, spec, what, schema_columns=columns)
 
 
-def csv_header(spark: SparkSession, uri: str) -> list[str]:
-    """Column names of the CSV batch at ``uri``, from its first header line (no data pass)."""
-    reader = _reader(spark).option("header", True).option("inferSchema", False)
-    columns: list[str] = reader.csv(uri).columns
-    if not columns:
-        raise JobInputError(f"the CSV batch at {uri} has no header line")
-    duplicates = sorted({name for name in columns if columns.count(name) > 1})
-    if duplicates:
-        raise JobInputError(f"the CSV batch at {uri} repeats column {duplicates[0]!r}")
-    return columns
-
-
-def read_reference(spark: SparkSession, uri: str, data_format: InputFormat) -> DataFrame:
-    """Reference data under ``uri``: CSV with header (text columns), JSON lines or Parquet."""
-    reader = _reader(spark)
-    if data_format == "csv":
-        return reader.option("header", True).option("inferSchema", False).csv(uri)
-    if data_format == "json":
-        return reader.json(uri)
-    return reader.parquet(uri)
+def read_reference(spark: SparkSession, uris: Sequence[str], join: JoinSpec, uri: str) -> DataFrame:
+    """Reference data ``join.name`` from ``uris``: read and checked as a batch is (header,
+    field names, record count), keys required in every file; typed by :mod:`transforms`.
+    """
+    source = readers.read_source(
+        spark,
+        uris,
+        join.read_spec,
+        f"join {join.name!r}: reference {uri}",
+        required_columns=[right for _, right in join.on],
+    )
+    try:
+        rows = int(source.frame.count())
+    except Exception as error:
+        raise readers.clear_read_error(error, source.what) from None
+    readers.check_parse_count(source, rows)
+    return source.frame
 
 
 def write_parquet(frame: DataFrame, uri: str) -> None:
@@ -82,8 +60,3 @@ def hive_columns(frame: DataFrame, names: Sequence[str] | None = None) -> list[t
         for field in frame.schema.fields
         if wanted is None or field.name in wanted
     ]
-
-
-def _reader(spark: SparkSession) -> DataFrameReader:
-    # A batch folder may hold sub-folders (part files by hour, ...): read them all.
-    return spark.read.option("recursiveFileLookup", True)

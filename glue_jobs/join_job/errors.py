@@ -37,3 +37,7 @@ class CatalogConflictError(JobError):
 
 class CommitError(JobError):
     """The batch could not be switched to the new run; readers still see the previous one."""
+
+
+class InputCountMismatchError(JobInputError):
+    """The files hold another number of records than the reader produced rows."""

@@ -29,7 +29,7 @@ if __package__ in (None, ""):
     sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _here]
     sys.path.insert(0, str(_here.parent))
 
-from join_job.errors import JobArgumentError, JobError
+from join_job.errors import JobArgumentError, JobError, JobInputError
 from join_job.layout import check_batch_id
 from join_job.local_spark import (
     SparkSizingError,
@@ -75,8 +75,11 @@ def parse_arguments(argv: Sequence[str]) -> BatchRun:
     except PipelineConfigError as error:
         raise JobArgumentError(f"--pipeline_config: {error}") from error
     # The same rule as the trigger's (join_job.layout.is_valid_batch_id): refused before
-    # anything is read or written, with the id in the message.
-    batch_id = check_batch_id(args.batch_id, what="--batch_id")
+    # anything is read or written, with the id in the message; a wrong argument, so exit 2.
+    try:
+        batch_id = check_batch_id(args.batch_id, what="--batch_id")
+    except JobInputError as error:
+        raise JobArgumentError(str(error)) from None
     if config.joins and not args.reference_path:
         raise JobArgumentError("--reference_path is required: the pipeline config has joins")
     return BatchRun(
@@ -94,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the job on ``argv`` (default: the process's arguments); 0 on success.
 
     Errors propagate (Glue shows their message as the run's error); the script's ``__main__``
-    turns them into a message on stderr and exit status 1.
+    turns them into a message on stderr and exit status 2 for a wrong argument (as argparse
+    does), 1 for a failed run.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     run = parse_arguments(sys.argv[1:] if argv is None else argv)
@@ -150,6 +154,9 @@ def _absolute(path: str) -> str:
 if __name__ == "__main__":
     try:
         sys.exit(main())
+    except JobArgumentError as error:
+        print(f"job.py: error: {error}", file=sys.stderr)
+        sys.exit(2)
     except JobError as error:
         print(f"job.py: error: {error}", file=sys.stderr)
         sys.exit(1)

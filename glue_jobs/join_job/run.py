@@ -19,10 +19,10 @@ from typing import Any
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as sf
 
-from join_job import commit, datasets, transforms
+from join_job import commit, datasets, readers, record_count, transforms
 from join_job.catalog import CatalogTable
 from join_job.errors import DuplicateReferenceKeyError, JobInputError, RowCountMismatchError
-from join_job.filesystem import HadoopFileSystem, join_uri
+from join_job.filesystem import DataFile, HadoopFileSystem, join_uri
 from join_job.layout import RunLayout, check_batch_id
 from join_job.pipeline_config import JoinSpec, PipelineConfig
 
@@ -101,10 +101,15 @@ def run_batch(
     config = run.config
     committing = commit.Commit(fs, run.layout, table=_catalog_table(run, glue_client))
 
-    input_bytes = _check_input(fs, run.input_path)
-    _tune(spark, config, input_bytes)
-    raw = datasets.read_batch(spark, run.input_path, config.input)
-    parsed = transforms.parse_batch(raw, config.input.schema)
+    input_files = _check_input(fs, run.input_path)
+    _tune(spark, config, sum(item.size for item in input_files))
+    source = datasets.read_batch(
+        spark, [item.uri for item in input_files], config.input, f"the batch at {run.input_path}"
+    )
+    _log_phase(f"input records counted ({source.records})", clock)
+    if source.records == 0:
+        raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
+    parsed = transforms.parse_batch(source.frame, config.input.schema)
     input_columns = [
         name for name in parsed.columns if name not in (transforms.REJECT_REASON, "raw_record")
     ]
@@ -135,6 +140,7 @@ def run_batch(
         _write_input_pass(results, staged_output, run.input_path)
         _log_phase("results written (the input pass)", clock)
         input_rows = int(input_metrics.get["rows"])
+        readers.check_parse_count(source, input_rows)
         if input_rows == 0:
             raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
         outcome = {name: int(value or 0) for name, value in outcome_metrics.get.items()}
@@ -160,6 +166,7 @@ def run_batch(
         by_reason=by_reason,
         outcome=outcome,
         input_rows=input_rows,
+        input_count=source,
         output_rows=output_rows,
         started_at=started_at,
         seconds=time.monotonic() - clock,
@@ -189,8 +196,8 @@ def _catalog_table(run: BatchRun, glue_client: GlueClientFactory | None) -> Cata
     )
 
 
-def _check_input(fs: HadoopFileSystem, input_path: str) -> int:
-    """Total bytes of the batch's data files; fail fast when there are none."""
+def _check_input(fs: HadoopFileSystem, input_path: str) -> list[DataFile]:
+    """The batch's data files; fail fast when there are none."""
     if not fs.exists(input_path):
         raise JobInputError(f"input path {input_path} does not exist")
     files = fs.data_files(input_path)
@@ -199,7 +206,7 @@ def _check_input(fs: HadoopFileSystem, input_path: str) -> int:
     total = sum(item.size for item in files)
     if total == 0:
         raise JobInputError(f"the batch at {input_path} is empty: its files hold no bytes")
-    return total
+    return files
 
 
 def _rows_by_reason(spark: SparkSession, staged_quarantine: str) -> dict[str, int]:
@@ -220,20 +227,7 @@ def _write_input_pass(results: DataFrame, uri: str, input_path: str) -> None:
     try:
         datasets.write_parquet(results, uri)
     except Exception as error:
-        text = str(error)
-        marker = "CSV header does not conform to the schema."
-        if marker not in text:
-            raise
-        # Spark's message lists the header, the expected columns and the file; keep just those.
-        details = text[text.index(marker) + len(marker) :].splitlines()
-        kept = [line.strip() for line in details if line.strip().startswith(_HEADER_DETAILS)]
-        raise JobInputError(
-            f"the batch at {input_path} mixes CSV headers: a file's header differs from the "
-            f"first file's ({'; '.join(kept[:4])})"
-        ) from None
-
-
-_HEADER_DETAILS = ("Header:", "Schema:", "Expected:", "CSV file:")
+        raise readers.clear_read_error(error, f"the batch at {input_path}") from None
 
 
 def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None:
@@ -281,9 +275,12 @@ def _prepare_references(
         files = fs.data_files(uri)
         if not files:
             raise JobInputError(f"join {join.name!r}: reference folder {uri} holds no data files")
-        frame = datasets.read_reference(spark, uri, join.format)
+        frame = datasets.read_reference(spark, [item.uri for item in files], join, uri)
         key_types = {left: types[left] for left, _ in join.on if left in types}
         prepared = transforms.prepare_reference(frame, join, columns, key_types)
+        problem = transforms.reference_problem(prepared)
+        if problem is not None:
+            raise JobInputError(f"join {join.name!r}: reference {uri}: {problem}")
         duplicate = transforms.duplicate_key_sample(prepared)
         if duplicate is not None:
             rows = duplicate.pop("rows")
@@ -326,6 +323,7 @@ def _report(
     by_reason: dict[str, int],
     outcome: dict[str, int],
     input_rows: int,
+    input_count: readers.Source,
     output_rows: int,
     started_at: datetime,
     seconds: float,
@@ -339,6 +337,13 @@ def _report(
         "output_path": run.output_partition,
         "quarantine_path": run.quarantine_partition,
         "input_rows": input_rows,
+        # How input_rows was established: counted in the files, apart from the parse, and
+        # checked against the rows the parse produced.
+        "input_count": {
+            **record_count.describe(input_count.counts, input_count.data_format),
+            "checked_against_parse": True,
+            "seconds": round(input_count.count_seconds, 3),
+        },
         "output_rows": output_rows,
         "quarantined_rows": sum(by_reason.values()),
         "quarantined_by_reason": dict(sorted(by_reason.items())),

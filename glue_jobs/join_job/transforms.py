@@ -25,6 +25,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
+from join_job.casts import strict_cast
 from join_job.errors import JobInputError
 from join_job.pipeline_config import JoinSpec
 
@@ -32,6 +33,7 @@ CORRUPT_RECORD = "_corrupt_record"
 REJECT_REASON = "reject_reason"
 RAW_RECORD = "raw_record"
 MALFORMED_ROW = "malformed_row"
+REPLACEMENT_CHARACTER = "\ufffd"
 # Internal columns carry a double underscore prefix; none survives into the output.
 _MATCHED = "__matched_{name}"
 _REFERENCE_KEY = "__key_{name}_{index}"
@@ -53,19 +55,26 @@ def text_schema(columns: Sequence[str], *, corrupt_record: bool = True) -> st.St
 def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> DataFrame:
     """Typed batch rows with ``reject_reason`` and ``raw_record`` (see module docstring).
 
-    ``schema`` pairs column names with Spark SQL types; columns of the batch it does not name keep
-    their type. A row is rejected as ``malformed_row`` when the reader could not split it, else as
-    ``schema_mismatch:<column>`` for the first value that does not convert to its type (a value
-    that is present but not a number, date, ...; a missing value is a null, not a mismatch).
+    ``schema`` pairs column names with Spark SQL types; its names match the batch's columns
+    ignoring case (the output uses the schema's spelling), and columns it does not name keep
+    their type. A row is rejected as ``malformed_row`` when the reader could not split it or a
+    text value holds U+FFFD (a byte the declared encoding could not decode), else as
+    ``schema_mismatch:<column>`` for the first value that does not convert exactly to its type
+    (:func:`join_job.casts.strict_cast`; a missing value is a null, not a mismatch).
     """
-    types = dict(schema or ())
-    data_columns = [name for name in raw.columns if name != CORRUPT_RECORD]
-    missing = [name for name in types if name not in data_columns]
+    data_columns = [
+        name for name in raw.columns if name != CORRUPT_RECORD and not name.startswith("__")
+    ]
+    by_lower = {name.lower(): name for name in data_columns}
+    missing = [name for name, _ in schema or () if name.lower() not in by_lower]
     if missing:
         raise JobInputError(
             f"the batch has no column {missing[0]!r} named in input.schema "
             f"(its columns: {', '.join(data_columns)})"
         )
+    # Output name (the schema's spelling) for each batch column.
+    renamed = {by_lower[name.lower()]: name for name, _ in schema or ()}
+    types = {by_lower[name.lower()]: type_name for name, type_name in schema or ()}
     source_types = dict(raw.dtypes)
     to_convert = [
         name for name in data_columns if name in types and source_types[name] != types[name]
@@ -75,31 +84,46 @@ def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> Dat
     # Three projections, each value computed once: convert, then judge, then keep the evidence.
     # (Spark does not merge a projection into the next when that would repeat a conversion.)
     converted = raw.select(
-        "*", *[_try_cast(name, types[name]).alias(typed[name]) for name in to_convert]
+        "*",
+        *[
+            strict_cast(name, source_types[name], types[name]).alias(typed[name])
+            for name in to_convert
+        ],
     )
     first_mismatch = sf.coalesce(
         *[
             sf.when(
                 sf.col(_quoted(name)).isNotNull() & sf.col(typed[name]).isNull(),
-                sf.lit(f"schema_mismatch:{name}"),
+                sf.lit(f"schema_mismatch:{renamed.get(name, name)}"),
             )
             for name in to_convert
         ],
         sf.lit(None).cast("string"),
     )
     malformed = sf.col(CORRUPT_RECORD).isNotNull() if has_corrupt else sf.lit(False)
+    text_columns = [name for name in data_columns if source_types[name] == "string"]
+    if text_columns:
+        # Spark's CSV reader decodes a byte the encoding does not map to U+FFFD; such a row is
+        # not what the file says, so it is malformed rather than silently re-encoded.
+        undecodable = _or(
+            sf.col(_quoted(name)).contains(REPLACEMENT_CHARACTER) for name in text_columns
+        )
+        malformed = malformed | sf.coalesce(undecodable, sf.lit(False))
     judged = converted.withColumn(
         REJECT_REASON, sf.when(malformed, sf.lit(MALFORMED_ROW)).otherwise(first_mismatch)
     )
     # The raw line of a malformed row; the values as they arrived (JSON) for a mismatch, so a
     # fixed schema or value can replay the row.
     original = sf.to_json(sf.struct(*[sf.col(_quoted(name)) for name in data_columns]))
-    raw_record = sf.when(malformed, sf.col(CORRUPT_RECORD) if has_corrupt else sf.lit(None)).when(
+    raw_text = sf.col(CORRUPT_RECORD) if has_corrupt else sf.lit(None).cast("string")
+    raw_record = sf.when(malformed, sf.coalesce(raw_text, original)).when(
         sf.col(REJECT_REASON).isNotNull(), original
     )
     return judged.select(
         *[
-            sf.col(typed[name]).alias(name) if name in typed else sf.col(_quoted(name))
+            (sf.col(typed[name]) if name in typed else sf.col(_quoted(name))).alias(
+                renamed.get(name, name)
+            )
             for name in data_columns
         ],
         sf.col(REJECT_REASON).cast("string"),
@@ -109,11 +133,16 @@ def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> Dat
 
 @dataclass(frozen=True)
 class PreparedReference:
-    """A reference ready to join: renamed columns, typed keys, a match flag."""
+    """A reference ready to join: renamed columns, typed keys, a match flag.
+
+    ``checks`` holds every reference row before rows with a null key are set aside, with what
+    :func:`reference_problem` looks at (malformed rows, keys that do not convert).
+    """
 
     join: JoinSpec
     frame: DataFrame
     added_columns: tuple[str, ...]
+    checks: DataFrame
 
 
 def prepare_reference(
@@ -122,42 +151,105 @@ def prepare_reference(
     """``reference`` with keys renamed for the join and every other column as ``<name>_<col>``.
 
     ``key_types`` maps the data's key columns to their Spark SQL types; the reference keys are
-    cast to them so a text key in a CSV reference matches a numeric key in the batch. Rows with a
-    null key are dropped (they can never match). Raises :class:`JobInputError` if a key is not in
-    the reference or a renamed column would collide with a column of the data.
+    converted to them as strictly as batch values (:func:`join_job.casts.strict_cast`), so a
+    text key in a CSV reference matches a numeric key in the batch and ``"7.9"`` matches
+    nothing. Key names match ignoring case. Rows with a null key are set aside (they can never
+    match). Raises :class:`JobInputError` if a key is not in the reference or a renamed column
+    would collide with a column of the data.
     """
+    columns = [
+        name for name in reference.columns if name != CORRUPT_RECORD and not name.startswith("__")
+    ]
+    by_lower = {name.lower(): name for name in columns}
     for left, right in join.on:
-        if right not in reference.columns:
+        if right.lower() not in by_lower:
             raise JobInputError(
                 f"join {join.name!r}: the reference has no key column {right!r} "
-                f"(its columns: {', '.join(reference.columns)})"
+                f"(its columns: {', '.join(columns)})"
             )
         if left not in key_types:
             raise JobInputError(
                 f"join {join.name!r}: the data has no key column {left!r} "
                 f"(its columns: {', '.join(data_columns)})"
             )
-    key_columns = {right for _, right in join.on}
-    added = tuple(f"{join.prefix}{name}" for name in reference.columns if name not in key_columns)
+    key_columns = [by_lower[right.lower()] for _, right in join.on]
+    added = tuple(f"{join.prefix}{name}" for name in columns if name not in key_columns)
     clashes = sorted(set(added) & set(data_columns))
     if clashes:
         raise JobInputError(
             f"join {join.name!r}: it would add column {clashes[0]!r}, which the data already has"
         )
+    source_types = dict(reference.dtypes)
+    key_names = _reference_key_names(join)
     keys = [
-        sf.col(_quoted(right))
-        .cast(key_types[left])
-        .alias(_REFERENCE_KEY.format(name=join.name, index=index))
-        for index, (left, right) in enumerate(join.on)
+        strict_cast(right, source_types[right], key_types[left]).alias(key_names[index])
+        for index, ((left, _), right) in enumerate(zip(join.on, key_columns, strict=True))
     ]
     others = [
         sf.col(_quoted(name)).alias(f"{join.prefix}{name}")
-        for name in reference.columns
+        for name in columns
         if name not in key_columns
     ]
-    frame = reference.select(*keys, *others, sf.lit(True).alias(_MATCHED.format(name=join.name)))
-    frame = frame.where(~_or(key.isNull() for key in _reference_keys(join)))
-    return PreparedReference(join=join, frame=frame, added_columns=added)
+    corrupt = sf.col(CORRUPT_RECORD) if CORRUPT_RECORD in reference.columns else sf.lit(None)
+    typed = reference.select(
+        *keys,
+        *others,
+        sf.lit(True).alias(_MATCHED.format(name=join.name)),
+        *[
+            sf.col(_quoted(name)).alias(f"__source_key_{index}")
+            for index, name in enumerate(key_columns)
+        ],
+        corrupt.cast("string").alias("__corrupt"),
+        (
+            sf.col("__source_file")
+            if "__source_file" in reference.columns
+            else sf.input_file_name()
+        ).alias("__file"),
+    )
+    bad_key = sf.coalesce(
+        *[
+            sf.when(
+                sf.col(f"__source_key_{index}").isNotNull() & sf.col(name).isNull(),
+                sf.lit(index),
+            )
+            for index, name in enumerate(key_names)
+        ]
+    )
+    checks = typed.select("*", bad_key.alias("__bad_key"))
+    frame = typed.where(~_or(key.isNull() for key in _reference_keys(join))).select(
+        *key_names, *added, _MATCHED.format(name=join.name)
+    )
+    return PreparedReference(join=join, frame=frame, added_columns=added, checks=checks)
+
+
+def reference_problem(prepared: PreparedReference) -> str | None:
+    """What is wrong with the reference, naming a file and a row, or None if nothing is.
+
+    A malformed row (as in a batch) or a key value that does not convert exactly to the batch
+    key's type. Runs one Spark job over the reference.
+    """
+    problem = (
+        prepared.checks.where(sf.col("__corrupt").isNotNull() | sf.col("__bad_key").isNotNull())
+        .select("__corrupt", "__bad_key", *_source_keys(prepared.join), "__file")
+        .limit(1)
+        .collect()
+    )
+    if not problem:
+        return None
+    row = problem[0]
+    where = row[-1]
+    if row["__corrupt"] is not None:
+        return f"file {where} has a malformed row: {row['__corrupt'][:200]!r}"
+    index = int(row["__bad_key"])
+    left, right = prepared.join.on[index]
+    return (
+        f"file {where} has key {right!r} = {row[f'__source_key_{index}']!r}, which is not an "
+        f"exact value of the batch key {left!r}'s type"
+    )
+
+
+def _source_keys(join: JoinSpec) -> list[str]:
+    return [f"__source_key_{index}" for index in range(len(join.on))]
 
 
 def duplicate_key_sample(prepared: PreparedReference) -> dict[str, object] | None:
@@ -261,11 +353,6 @@ def outcome_metrics(joins: Sequence[JoinSpec]) -> list[Column]:
 
 def _count_if(condition: Column) -> Column:
     return sf.sum(sf.when(condition, sf.lit(1)).otherwise(sf.lit(0)))
-
-
-def _try_cast(name: str, type_name: str) -> Column:
-    # try_cast gives null for a value that does not convert, whatever spark.sql.ansi.enabled says.
-    return sf.expr(f"try_cast({_quoted(name)} AS {type_name})")
 
 
 def _quoted(name: str) -> str:

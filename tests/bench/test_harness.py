@@ -145,7 +145,12 @@ def test_harness_runs_every_engine_and_they_write_the_same_rows(tmp_path: Path) 
     assert "job/naive" in text
     # The job writes into its run's folder (batch_id=<id>/run=<run id>/), the others straight
     # into the batch's folder.
-    folders = {"job": "batch_id=*/run=*", "naive": "batch_id=*", "duckdb": "batch_id=*"}
+    folders = {
+        "job": "batch_id=*/run=*",
+        "floor": "batch_id=*",
+        "naive": "batch_id=*",
+        "duckdb": "batch_id=*",
+    }
     counts = {
         engine: duckdb.sql(
             "SELECT count(*) FROM read_parquet("

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from join_job import catalog, commit, datasets, job
-from join_job.errors import CommitError, JobInputError
+from join_job.errors import CommitError, JobArgumentError
 from join_job.filesystem import HadoopFileSystem
 from tests.glue_jobs.conftest import CATALOG_DATABASE, FlightsLayout
 
@@ -186,7 +187,9 @@ def test_batch_id_that_cannot_be_a_partition_fails_before_anything_is_written(
     flights.batch("b", ["1,AA,N1,JFK,1"])
     arguments = [*flights.argv("b"), "--batch_id", batch_id]
 
-    with pytest.raises(JobInputError, match=f"--batch_id {batch_id!r} cannot name a partition"):
+    with pytest.raises(
+        JobArgumentError, match=f"--batch_id {re.escape(repr(batch_id))} cannot name a partition"
+    ):
         job.main(arguments)
     assert not flights.output.exists()
 

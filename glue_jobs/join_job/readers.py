@@ -1,0 +1,287 @@
+"""Reading batch and reference files as they arrived, with the checks both get alike.
+
+One function per format turns a list of files into a DataFrame; :func:`read_source` adds the
+checks on column names and the independent record count (:mod:`join_job.record_count`) that
+:func:`check_parse_count` later compares with what the parse produced.
+
+- CSV: RFC 4180 (a doubled quote inside a quoted field is one quote, as Excel, pandas and
+  Python's csv module write it), any one-character delimiter, a UTF-8 BOM skipped, CRLF or LF,
+  quoted fields may hold line breaks. Every column is read as text; a row with the wrong number
+  of fields keeps its raw text in the corrupt-record column. Files are read whole by one task
+  each (``multiLine``), which is what lets a record span lines: a file is not split between
+  cores, so one huge file is read by one core.
+- JSON: JSON lines, concatenated objects (Kinesis Data Firehose) and a top-level array, split
+  into records by :mod:`join_job.json_records` in Spark's Python workers; every field is kept
+  (fields no schema names become extra text columns).
+- Parquet: the files' schemas are merged (a column missing from a file is null for its rows);
+  a column whose type differs between files fails the batch, naming both files.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as sf
+from pyspark.sql import types as st
+
+from join_job import record_count
+from join_job.errors import InputCountMismatchError, JobInputError
+from join_job.json_records import records
+from join_job.parquet_footers import footer_schema
+from join_job.pipeline_config import InputSpec, is_reserved_column
+from join_job.record_count import file_bytes, same_file
+from join_job.transforms import CORRUPT_RECORD, text_schema
+
+SOURCE_FILE = "__source_file"
+_COMPRESSED = (".deflate", ".snappy", ".lz4", ".zst", ".zstd", ".xz", ".lzo", ".br", ".zip")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Files as read (``frame``) and the records they hold, counted apart from the read."""
+
+    frame: DataFrame
+    counts: list[record_count.FileCount]
+    data_format: str
+    what: str
+    count_seconds: float = 0.0
+
+    @property
+    def records(self) -> int:
+        return sum(item.records for item in self.counts)
+
+
+def read_source(
+    spark: SparkSession,
+    uris: Sequence[str],
+    spec: InputSpec,
+    what: str,
+    schema_columns: Sequence[str] | None = None,
+    required_columns: Sequence[str] = (),
+) -> Source:
+    """Files ``uris`` read as ``spec`` says; ``what`` names them in errors ("the batch at …").
+
+    ``required_columns`` (a reference's keys) must be in every Parquet file: a file that names
+    its key differently would otherwise add rows with null keys.
+    """
+    started = time.monotonic()
+    uris = sorted(uris)
+    for uri in uris:
+        if uri.lower().endswith(_COMPRESSED):
+            raise JobInputError(
+                f"{what}: file {uri} is compressed in a way the job does not read; use gzip "
+                "(.gz) or bzip2 (.bz2)"
+            )
+    if spec.format == "parquet":
+        counts = record_count.count_parquet_files(spark, uris)
+        seconds = time.monotonic() - started
+        frame = _read_parquet(spark, uris, what, required_columns)
+        return Source(frame, counts, "parquet", what, seconds)
+    counts = record_count.count_text_files(spark, uris, spec)
+    seconds = time.monotonic() - started
+    for item in counts:
+        if item.records < 0:
+            raise JobInputError(
+                f"{what}: file {item.uri} has a quote that is never closed: from it to the end "
+                "of the file would be one field, so its records cannot be told apart"
+            )
+    if spec.format == "csv":
+        return Source(_read_csv(spark, uris, spec, what), counts, "csv", what, seconds)
+    columns = _json_columns(counts, schema_columns, what)
+    return Source(_read_json(spark, uris, spec, columns), counts, "json", what, seconds)
+
+
+def check_parse_count(source: Source, parsed_rows: int) -> None:
+    """Fail, naming the first file whose count differs, if the parse saw another number of
+    records than the files hold. Only a mismatch costs a pass (rows per file of the parse).
+    """
+    if parsed_rows == source.records:
+        return
+    column = sf.col(SOURCE_FILE) if SOURCE_FILE in source.frame.columns else sf.input_file_name()
+    per_file = {
+        record_count.same_file(str(row["file"])): int(row["rows"])
+        for row in source.frame.groupBy(column.alias("file"))
+        .count()
+        .withColumnRenamed("count", "rows")
+        .collect()
+    }
+    for item in source.counts:
+        parsed = per_file.get(item.uri, 0)
+        if parsed != item.records:
+            raise InputCountMismatchError(
+                f"{source.what}: file {item.uri} holds {item.records} records "
+                f"({record_count.METHODS[source.data_format]}) but the reader produced {parsed} "
+                "rows; nothing was committed. Check its quoting and line breaks."
+            )
+    raise InputCountMismatchError(
+        f"{source.what}: the files hold {source.records} records but the reader produced "
+        f"{parsed_rows} rows; nothing was committed"
+    )
+
+
+def clear_read_error(error: Exception, what: str) -> Exception:
+    """``error`` from a read, as a :class:`JobInputError` naming the files when it is Spark's
+    CSV header check (a file whose header differs from the first file's); else unchanged.
+    """
+    text = str(error)
+    marker = "CSV header does not conform to the schema."
+    if marker not in text:
+        return error
+    # Spark's message lists the header, the expected columns and the file; keep just those.
+    details = text[text.index(marker) + len(marker) :].splitlines()
+    kept = [line.strip() for line in details if line.strip().startswith(_HEADER_DETAILS)]
+    return JobInputError(
+        f"{what} mixes CSV headers: a file's header differs from the first file's "
+        f"({'; '.join(kept[:4])})"
+    )
+
+
+_HEADER_DETAILS = ("Header:", "Schema:", "Expected:", "CSV file:")
+
+
+def check_column_names(names: Sequence[str], where: str) -> None:
+    """Fail on names a table cannot hold: empty, repeated, equal but for case, or reserved."""
+    seen: dict[str, str] = {}
+    for position, name in enumerate(names, start=1):
+        if not name.strip():
+            raise JobInputError(
+                f"{where}: column {position} has no name (a header ending in a delimiter, or an "
+                "empty name); every column needs a name"
+            )
+        if name.lower() in seen:
+            other = seen[name.lower()]
+            problem = (
+                f"repeats column {name!r}"
+                if other == name
+                else (
+                    f"has columns {other!r} and {name!r}, which differ only in case (columns are "
+                    "matched ignoring case)"
+                )
+            )
+            raise JobInputError(f"{where} {problem}")
+        if is_reserved_column(name) or name.lower().startswith("__matched_"):
+            raise JobInputError(
+                f"{where}: column {name!r} uses a name the job reserves for its own columns "
+                "(reject_reason, raw_record, _corrupt_record, __*); rename it"
+            )
+        seen[name.lower()] = name
+
+
+def _read_csv(spark: SparkSession, uris: Sequence[str], spec: InputSpec, what: str) -> DataFrame:
+    header = _csv_header(spark, uris[0], spec)
+    check_column_names(header, f"{what}: the header of {uris[0]}")
+    # enforceSchema off: a file whose header differs from the first file's fails the read
+    # instead of having its columns silently assigned by position.
+    return (
+        spark.read.schema(text_schema(header))
+        .option("header", True)
+        .option("enforceSchema", False)
+        .option("multiLine", True)
+        .option("sep", spec.delimiter)
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("encoding", spec.java_encoding)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
+        .csv(list(uris))
+    )
+
+
+def _csv_header(spark: SparkSession, uri: str, spec: InputSpec) -> list[str]:
+    """Column names from the first line of ``uri``, split as the CSV reader splits them."""
+    first = spark.read.text(uri).select(sf.col("value").cast("binary")).first()
+    if first is None or not bytes(first[0]).strip():
+        raise JobInputError(f"the CSV file {uri} has no header line")
+    line = codecs.decode(bytes(first[0]), spec.encoding, errors="replace").removeprefix("\ufeff")
+    return next(csv.reader([line], delimiter=spec.delimiter, quotechar='"', doublequote=True))
+
+
+def _read_parquet(
+    spark: SparkSession, uris: Sequence[str], what: str, required_columns: Sequence[str]
+) -> DataFrame:
+    merged: dict[str, tuple[str, str, str]] = {}
+    for uri in uris:
+        schema = footer_schema(spark, uri)
+        check_column_names(schema.names, f"{what}: file {uri}")
+        names = {name.lower() for name in schema.names}
+        absent = [name for name in required_columns if name.lower() not in names]
+        if absent:
+            raise JobInputError(
+                f"{what}: file {uri} has no key column {absent[0]!r} (its columns: "
+                f"{', '.join(schema.names)})"
+            )
+        for field in schema.fields:
+            type_name = field.dataType.simpleString()
+            known = merged.setdefault(field.name.lower(), (field.name, type_name, uri))
+            if known[0] != field.name:
+                raise JobInputError(
+                    f"{what}: column {known[0]!r} in {known[2]} is {field.name!r} in {uri}; "
+                    "columns that differ only in case are not merged"
+                )
+            if known[1] != type_name:
+                raise JobInputError(
+                    f"{what}: column {field.name!r} is {known[1]} in {known[2]} but {type_name} "
+                    f"in {uri}; write every file with the same type"
+                )
+    return spark.read.option("mergeSchema", True).parquet(*uris)
+
+
+def _json_columns(
+    counts: Sequence[record_count.FileCount], schema_columns: Sequence[str] | None, what: str
+) -> list[str]:
+    columns = {name.lower(): name for name in schema_columns or ()}
+    for item in counts:
+        if item.case_clash is not None:
+            first, second = item.case_clash
+            raise JobInputError(
+                f"{what}: a record of {item.uri} has fields {first!r} and {second!r}, which "
+                "differ only in case (fields are matched to columns ignoring case)"
+            )
+        for name in item.fields:
+            columns.setdefault(name.lower(), name)
+    names = list(columns.values())
+    check_column_names(names, f"{what}: the JSON fields")
+    return names
+
+
+def _read_json(
+    spark: SparkSession, uris: Sequence[str], spec: InputSpec, columns: Sequence[str]
+) -> DataFrame:
+    record_count.ship_to_workers()
+    lowered = [name.lower() for name in columns]
+    encoding = spec.encoding
+    files = spark.read.format("binaryFile").load(list(uris)).select("path", "content")
+    rows = files.rdd.flatMap(lambda row: _json_rows(row[0], row[1], encoding, lowered))
+    schema = text_schema(columns).add(st.StructField(SOURCE_FILE, st.StringType(), False))
+    return spark.createDataFrame(rows, schema)
+
+
+def _json_rows(
+    uri: str, content: bytes, encoding: str, columns: Sequence[str]
+) -> Iterator[tuple[str | None, ...]]:
+    data = file_bytes(uri, bytes(content))
+    text = codecs.decode(data, encoding, errors="surrogateescape").removeprefix("\ufeff")
+    uri = same_file(uri)
+    index = {name: position for position, name in enumerate(columns)}
+    empty: list[str | None] = [None] * len(columns)
+    for record in records(text):
+        values = list(empty)
+        malformed = record.fields is None
+        seen: set[str] = set()
+        for key, value in record.fields or ():
+            position = index.get(key.lower())
+            if position is None or key.lower() in seen:
+                malformed = True  # a repeated field: keeping either value would drop the other
+                break
+            seen.add(key.lower())
+            values[position] = value
+        if malformed:
+            raw = record.raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            yield (*empty, raw, uri)
+        else:
+            yield (*values, None, uri)
