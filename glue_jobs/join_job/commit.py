@@ -231,9 +231,13 @@ def _roll_forward(
 
 
 def _delete_empty_parents(fs: HadoopFileSystem, layout: RunLayout) -> None:
-    # Local disks keep empty folders; nothing of a run may accumulate, its folders included.
-    for folder in (layout.batch_folder, layout.quarantine_batch_folder, layout.runs_folder):
-        fs.delete_if_empty(folder)
+    # Local disks keep empty folders; nothing of a run may accumulate, its folders included:
+    # from each of the run's folders up to (not including) the output root, while empty.
+    for leaf in (layout.batch_folder, layout.quarantine_batch_folder, layout.runs_folder):
+        folder = leaf
+        while folder.startswith(layout.output_root.rstrip("/") + "/"):
+            fs.delete_if_empty(folder)
+            folder = folder.rsplit("/", 1)[0]
 
 
 def _put_back(fs: HadoopFileSystem, uri: str, text: str | None) -> None:

@@ -520,14 +520,13 @@ def test_corpus_case_has_its_expected_outcome(
         assert not (tmp_path / "curated" / "corpus").exists()
         return
     run_case(case, tmp_path, spark)
-    output = rows(spark, tmp_path / "curated" / "corpus" / "batch_id=b")
+    # Read the current run as a path reader does: through the report.
+    report = json.loads((tmp_path / "curated" / "_reports" / "corpus" / "b.json").read_text())
+    output = rows(spark, Path(report["output_path"]))
     assert same(output, case.output or []), output
-    quarantine = spark.read.parquet(
-        str(tmp_path / "curated" / "_quarantine" / "corpus" / "batch_id=b")
-    )
+    quarantine = spark.read.parquet(report["quarantine_path"])
     found = sorted((row["reject_reason"], row["raw_record"]) for row in quarantine.collect())
     assert found == sorted(case.quarantine)
-    report = json.loads((tmp_path / "curated" / "_reports" / "corpus" / "b.json").read_text())
     assert report["input_rows"] == len(output) + len(case.quarantine)
     assert report["input_count"]["records"] == report["input_rows"]
     assert report["input_count"]["checked_against_parse"] is True
