@@ -82,7 +82,8 @@ def test_etl_local_refuses_a_bad_core_count_before_starting_anything(
 
 
 def test_job_script_run_locally_applies_the_override_and_names_a_bad_one(tmp_path: Path) -> None:
-    # Fails in the sizing, before any JVM starts: proof that a local job.py run is sized.
+    # Fails in the sizing, before any JVM starts: proof that a local job.py run is sized. A bad
+    # override is a wrong argument, so exit 2, as for every argument error of job.py.
     script = Path(__file__).resolve().parents[2] / "glue_jobs" / "join_job" / "job.py"
     environ = {k: v for k, v in os.environ.items() if k != "PYSPARK_GATEWAY_PORT"}
     done = subprocess.run(
@@ -104,5 +105,5 @@ def test_job_script_run_locally_applies_the_override_and_names_a_bad_one(tmp_pat
         check=False,
         timeout=120,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert f"job.py: error: {DRIVER_MEMORY_ENV}: 'plenty' is not a JVM memory size" in done.stderr
