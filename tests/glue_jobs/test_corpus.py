@@ -520,7 +520,9 @@ def test_corpus_case_has_its_expected_outcome(
         assert not (tmp_path / "curated" / "corpus").exists()
         return
     run_case(case, tmp_path, spark)
-    output = rows(spark, tmp_path / "curated" / "corpus" / "batch_id=b")
+    # The batch's one committed run (join_job.layout: batch_id=<id>/run=<run id>).
+    (run_folder,) = (tmp_path / "curated" / "corpus" / "batch_id=b").glob("run=*")
+    output = rows(spark, run_folder)
     assert same(output, case.output or []), output
     quarantine = spark.read.parquet(
         str(tmp_path / "curated" / "_quarantine" / "corpus" / "batch_id=b")
