@@ -7,9 +7,9 @@ checks on column names and the independent record count (:mod:`join_job.record_c
 - CSV: RFC 4180 (a doubled quote inside a quoted field is one quote, as Excel, pandas and
   Python's csv module write it), any one-character delimiter, a UTF-8 BOM skipped, CRLF or LF,
   quoted fields may hold line breaks. Every column is read as text; a row with the wrong number
-  of fields keeps its raw text in the corrupt-record column. A file with a line holding an odd
-  number of quotes (the record count finds them) is read whole by one task (``multiLine``),
-  which is what lets a record span lines; the others are split between tasks by lines.
+  of fields keeps its raw text in the corrupt-record column. Files are read whole by one task
+  each (``multiLine``), which is what lets a record span lines: a file is not split between
+  cores, so one huge file is read by one core.
 - JSON: JSON lines, concatenated objects (Kinesis Data Firehose) and a top-level array, split
   into records by :mod:`join_job.json_records` in Spark's Python workers; every field is kept
   (fields no schema names become extra text columns).
@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, DataFrameReader, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
@@ -91,10 +91,7 @@ def read_source(
                 "of the file would be one field, so its records cannot be told apart"
             )
     if spec.format == "csv":
-        whole = {item.uri for item in counts if item.odd_quote_lines}
-        multiline = [uri for uri in uris if same_file(uri) in whole]
-        frame = _read_csv(spark, uris, multiline, spec, what)
-        return Source(frame, counts, "csv", what, seconds)
+        return Source(_read_csv(spark, uris, spec, what), counts, "csv", what, seconds)
     columns = _json_columns(counts, schema_columns, what)
     return Source(_read_json(spark, uris, spec, columns), counts, "json", what, seconds)
 
@@ -175,47 +172,23 @@ def check_column_names(names: Sequence[str], where: str) -> None:
         seen[name.lower()] = name
 
 
-def _read_csv(
-    spark: SparkSession,
-    uris: Sequence[str],
-    multiline: Sequence[str],
-    spec: InputSpec,
-    what: str,
-) -> DataFrame:
-    """``uris`` as text columns; the files in ``multiline`` (a line with an odd number of
-    quotes: a quoted field may span lines) whole, one task each, the others split between
-    tasks by lines (every line break in them is outside quotes, so both parse alike).
-    """
+def _read_csv(spark: SparkSession, uris: Sequence[str], spec: InputSpec, what: str) -> DataFrame:
     header = _csv_header(spark, uris[0], spec)
     check_column_names(header, f"{what}: the header of {uris[0]}")
-    by_lines = [uri for uri in uris if uri not in set(multiline)]
-    frames = [
-        _csv_reader(spark, header, spec, multiline=whole).csv(list(files))
-        for whole, files in ((False, by_lines), (True, multiline))
-        if files
-    ]
-    frame = frames[0]
-    for other in frames[1:]:
-        frame = frame.union(other)
-    return frame
-
-
-def _csv_reader(
-    spark: SparkSession, header: Sequence[str], spec: InputSpec, *, multiline: bool
-) -> DataFrameReader:
     # enforceSchema off: a file whose header differs from the first file's fails the read
     # instead of having its columns silently assigned by position.
     return (
         spark.read.schema(text_schema(header))
         .option("header", True)
         .option("enforceSchema", False)
-        .option("multiLine", multiline)
+        .option("multiLine", True)
         .option("sep", spec.delimiter)
         .option("quote", '"')
         .option("escape", '"')
         .option("encoding", spec.java_encoding)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
+        .csv(list(uris))
     )
 
 

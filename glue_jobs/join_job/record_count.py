@@ -20,7 +20,7 @@ import gzip
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -46,9 +46,6 @@ class FileCount:
     fields: tuple[str, ...] = ()
     # Two field names of one record that differ only in case, if the file has such a record.
     case_clash: tuple[str, str] | None = None
-    # CSV: a line holds an odd number of quotes, so a quoted field may span lines; a file
-    # without one has every line break outside quotes and can be parsed line by line.
-    odd_quote_lines: bool = False
 
 
 def count_text_files(spark: SparkSession, uris: Sequence[str], spec: InputSpec) -> list[FileCount]:
@@ -83,10 +80,7 @@ def _count_csv_files(spark: SparkSession, uris: Sequence[str], spec: InputSpec) 
     }
     quoted = [uri for uri in uris if same_file(uri) in counted and same_file(uri) not in counts]
     if quoted:
-        counts.update(
-            (item.uri, replace(item, odd_quote_lines=True))
-            for item in _count_in_python(spark, quoted, spec)
-        )
+        counts.update((item.uri, item) for item in _count_in_python(spark, quoted, spec))
     # A file without a single line is not in the grouping: it holds no records.
     return [counts.get(same_file(uri), FileCount(same_file(uri), 0)) for uri in sorted(uris)]
 

@@ -254,11 +254,6 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None
             config.tuning.broadcast_threshold_mb * MEGABYTE or -1
         ),
         "spark.sql.parquet.compression.codec": "snappy",
-        # A CSV file without quoted line breaks is parsed line by line (join_job.readers); with
-        # column pruning that parser would count only the fields a query reads, and a short row
-        # of a reference (whose checks read only its keys) would not be malformed. Parse every
-        # field: the batch's pass reads them all anyway.
-        "spark.sql.csv.parser.columnPruning.enabled": "false",
     }
     for key, value in settings.items():
         spark.conf.set(key, value)
