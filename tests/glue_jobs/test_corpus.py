@@ -246,7 +246,7 @@ CASES = [
         error=r"mixes CSV headers: .*Header: name, id",
     ),
     Case(
-        # a.csv has a quoted line break (read whole), b.csv none (read line by line): one batch.
+        # One batch: a.csv has a quoted line break, b.csv none (a file the count checks by lines).
         "files_with_and_without_quoted_line_breaks",
         several(
             text("a.csv", 'id,name\n1,"two\nlines"\n3,c\n'),
