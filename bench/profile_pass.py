@@ -120,7 +120,7 @@ def run_variant(variant: str, data: BenchData, output: Path) -> None:
     added: list[str] = []
     for join in config.joins:
         folder = data.reference_dir / join.name
-        reference = datasets.read_reference(spark, _data_files(folder), join, str(folder))
+        reference = datasets.read_reference(spark, _data_files(folder), join, str(folder)).frame
         key_types = {left: types[left] for left, _ in join.on}
         prepared = transforms.prepare_reference(reference, join, columns + added, key_types)
         joined = transforms.join_reference(joined, prepared, broadcast=True)

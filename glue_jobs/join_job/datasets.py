@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pyspark.sql import DataFrame, SparkSession
 
 from join_job import readers
+from join_job.parquet_footers import footer_row_count
 from join_job.pipeline_config import InputSpec, JoinSpec
 
 
@@ -23,23 +24,22 @@ def read_batch(
     return readers.read_source(spark, uris, spec, what, schema_columns=columns)
 
 
-def read_reference(spark: SparkSession, uris: Sequence[str], join: JoinSpec, uri: str) -> DataFrame:
-    """Reference data ``join.name`` from ``uris``: read and checked as a batch is (header,
-    field names, record count), keys required in every file; typed by :mod:`transforms`.
+def read_reference(
+    spark: SparkSession, uris: Sequence[str], join: JoinSpec, uri: str
+) -> readers.Source:
+    """Reference data ``join.name`` from ``uris``: read and counted as a batch is (header, field
+    names, independent record count), keys required in every file; typed by :mod:`transforms`.
+    The parse's row count is compared with the files' records by the caller
+    (:func:`join_job.readers.check_parse_count`), from the aggregation that also checks the keys
+    (:func:`join_job.transforms.check_reference`): one Spark job per reference.
     """
-    source = readers.read_source(
+    return readers.read_source(
         spark,
         uris,
         join.read_spec,
         f"join {join.name!r}: reference {uri}",
         required_columns=[right for _, right in join.on],
     )
-    try:
-        rows = int(source.frame.count())
-    except Exception as error:
-        raise readers.clear_read_error(error, source.what) from None
-    readers.check_parse_count(source, rows)
-    return source.frame
 
 
 def write_parquet(frame: DataFrame, uri: str) -> None:
@@ -47,9 +47,9 @@ def write_parquet(frame: DataFrame, uri: str) -> None:
     frame.write.mode("errorifexists").option("compression", "snappy").parquet(uri)
 
 
-def parquet_row_count(spark: SparkSession, uri: str) -> int:
-    """Rows in the Parquet folder ``uri`` (Spark answers from the files' footers)."""
-    return int(spark.read.parquet(uri).count())
+def parquet_row_count(spark: SparkSession, uris: Sequence[str]) -> int:
+    """Rows in the Parquet files ``uris``, from their footers (read on the driver: no Spark job)."""
+    return sum(footer_row_count(spark, uri) for uri in uris)
 
 
 def hive_columns(frame: DataFrame, names: Sequence[str] | None = None) -> list[tuple[str, str]]:

@@ -147,11 +147,14 @@ def run_batch(
         rejected = transforms.quarantine_rows(classified, input_columns)
         clean = outcome["accepted"] == outcome["rows"]
         if clean:
-            # Nothing was rejected: an empty quarantine (its schema only), no second read.
-            rejected = spark.createDataFrame([], rejected.schema)
+            # Nothing was rejected: an empty quarantine (its schema only), no second read. A
+            # false filter is planned as an empty local relation: no input read, no Python.
+            rejected = rejected.where(sf.lit(False))
         datasets.write_parquet(rejected, staged_quarantine)
         _log_phase("quarantine written", clock)
-        output_rows = datasets.parquet_row_count(spark, staged_output)
+        output_rows = datasets.parquet_row_count(
+            spark, [item.uri for item in fs.data_files(staged_output)]
+        )
         by_reason = {} if clean else _rows_by_reason(spark, staged_quarantine)
         _check_row_counts(run, input_rows, output_rows, by_reason, outcome)
         _log_phase("counted and checked", clock)
@@ -275,13 +278,17 @@ def _prepare_references(
         files = fs.data_files(uri)
         if not files:
             raise JobInputError(f"join {join.name!r}: reference folder {uri} holds no data files")
-        frame = datasets.read_reference(spark, [item.uri for item in files], join, uri)
+        source = datasets.read_reference(spark, [item.uri for item in files], join, uri)
         key_types = {left: types[left] for left, _ in join.on if left in types}
-        prepared = transforms.prepare_reference(frame, join, columns, key_types)
-        problem = transforms.reference_problem(prepared)
-        if problem is not None:
-            raise JobInputError(f"join {join.name!r}: reference {uri}: {problem}")
-        duplicate = transforms.duplicate_key_sample(prepared)
+        prepared = transforms.prepare_reference(source.frame, join, columns, key_types)
+        try:
+            checked = transforms.check_reference(prepared)
+        except Exception as error:
+            raise readers.clear_read_error(error, source.what) from None
+        readers.check_parse_count(source, checked.rows)
+        if checked.problem is not None:
+            raise JobInputError(f"join {join.name!r}: reference {uri}: {checked.problem}")
+        duplicate = checked.duplicate
         if duplicate is not None:
             rows = duplicate.pop("rows")
             raise DuplicateReferenceKeyError(

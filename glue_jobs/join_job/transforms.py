@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
@@ -136,7 +136,7 @@ class PreparedReference:
     """A reference ready to join: renamed columns, typed keys, a match flag.
 
     ``checks`` holds every reference row before rows with a null key are set aside, with what
-    :func:`reference_problem` looks at (malformed rows, keys that do not convert).
+    :func:`check_reference` looks at (malformed rows, keys that do not convert).
     """
 
     join: JoinSpec
@@ -222,26 +222,64 @@ def prepare_reference(
     return PreparedReference(join=join, frame=frame, added_columns=added, checks=checks)
 
 
-def reference_problem(prepared: PreparedReference) -> str | None:
-    """What is wrong with the reference, naming a file and a row, or None if nothing is.
+@dataclass(frozen=True)
+class ReferenceCheck:
+    """What one pass over a reference found (:func:`check_reference`)."""
 
-    A malformed row (as in a batch) or a key value that does not convert exactly to the batch
-    key's type. Runs one Spark job over the reference.
+    rows: int
+    problem: str | None
+    duplicate: dict[str, object] | None
+
+
+def check_reference(prepared: PreparedReference) -> ReferenceCheck:
+    """The reference's rows, its first problem and a repeated key, from one aggregation.
+
+    ``problem`` names a file and a row: the first (in read order) malformed row, as in a batch,
+    or key value that does not convert exactly to the batch key's type; None if there is none.
+    ``duplicate`` is the most repeated key with its row count (``rows``), None if every key is
+    unique (rows with a null key are not keys). One Spark job: references are broadcast-sized,
+    and each job costs scheduling latency, which is most of a small reference's time.
     """
-    problem = (
-        prepared.checks.where(sf.col("__corrupt").isNotNull() | sf.col("__bad_key").isNotNull())
-        .select("__corrupt", "__bad_key", *_source_keys(prepared.join), "__file")
-        .limit(1)
-        .collect()
+    join = prepared.join
+    keys = _reference_key_names(join)
+    problem_order = sf.when(
+        sf.col("__corrupt").isNotNull() | sf.col("__bad_key").isNotNull(),
+        sf.monotonically_increasing_id(),
     )
-    if not problem:
-        return None
-    row = problem[0]
-    where = row[-1]
+    problem = sf.struct("__corrupt", "__bad_key", *_source_keys(join), "__file")
+    per_key = (
+        prepared.checks.select(*keys, problem.alias("__problem"), problem_order.alias("__order"))
+        .groupBy(*keys)
+        .agg(
+            sf.count(sf.lit(1)).alias("__rows"),
+            sf.min_by("__problem", "__order").alias("__problem"),
+            sf.min("__order").alias("__order"),
+        )
+    )
+    key_rows = sf.when(~_or(sf.col(key).isNull() for key in keys), sf.col("__rows"))
+    found = per_key.agg(
+        sf.sum("__rows").alias("rows"),
+        sf.min_by("__problem", "__order").alias("problem"),
+        sf.max(key_rows).alias("most"),
+        sf.max_by(sf.struct(*keys), key_rows).alias("key"),
+    ).collect()[0]
+    duplicate: dict[str, object] | None = None
+    if found["most"] is not None and found["most"] > 1:
+        duplicate = {right: found["key"][index] for index, (_, right) in enumerate(join.on)}
+        duplicate["rows"] = int(found["most"])
+    return ReferenceCheck(
+        rows=int(found["rows"] or 0),
+        problem=None if found["problem"] is None else _describe_problem(join, found["problem"]),
+        duplicate=duplicate,
+    )
+
+
+def _describe_problem(join: JoinSpec, row: Row) -> str:
+    where = row["__file"]
     if row["__corrupt"] is not None:
         return f"file {where} has a malformed row: {row['__corrupt'][:200]!r}"
     index = int(row["__bad_key"])
-    left, right = prepared.join.on[index]
+    left, right = join.on[index]
     return (
         f"file {where} has key {right!r} = {row[f'__source_key_{index}']!r}, which is not an "
         f"exact value of the batch key {left!r}'s type"
@@ -250,29 +288,6 @@ def reference_problem(prepared: PreparedReference) -> str | None:
 
 def _source_keys(join: JoinSpec) -> list[str]:
     return [f"__source_key_{index}" for index in range(len(join.on))]
-
-
-def duplicate_key_sample(prepared: PreparedReference) -> dict[str, object] | None:
-    """One key that occurs more than once in the reference, with its count; None if unique.
-
-    Runs a Spark job (an aggregation over the reference), so call it once per reference.
-    """
-    keys = _reference_keys(prepared.join)
-    duplicate = (
-        prepared.frame.groupBy(*keys)
-        .agg(sf.count(sf.lit(1)).alias("__rows"))
-        .where(sf.col("__rows") > 1)
-        .limit(1)
-        .collect()
-    )
-    if not duplicate:
-        return None
-    row = duplicate[0]
-    sample: dict[str, object] = {
-        right: row[index] for index, (_, right) in enumerate(prepared.join.on)
-    }
-    sample["rows"] = row["__rows"]
-    return sample
 
 
 def join_reference(data: DataFrame, prepared: PreparedReference, *, broadcast: bool) -> DataFrame:

@@ -246,6 +246,21 @@ CASES = [
         error=r"mixes CSV headers: .*Header: name, id",
     ),
     Case(
+        # One batch: a.csv has a quoted line break, b.csv none (a file the count checks by lines).
+        "files_with_and_without_quoted_line_breaks",
+        several(
+            text("a.csv", 'id,name\n1,"two\nlines"\n3,c\n'),
+            text("b.csv", 'id,name\n2,"b, quoted"\n4\n'),
+        ),
+        ID_NAME,
+        [
+            {"id": 1, "name": "two\nlines"},
+            {"id": 3, "name": "c"},
+            {"id": 2, "name": "b, quoted"},
+        ],
+        [("malformed_row", "4")],
+    ),
+    Case(
         "quote_inside_an_unquoted_field_is_literal",
         text("p.csv", 'id,name\n1,5" screen\n2,"12"" board"\n'),
         ID_NAME,

@@ -96,18 +96,36 @@ def test_prepare_reference_fails_on_missing_keys_and_column_clashes(
         transforms.prepare_reference(reference, AIRPORTS, data_columns, key_types)
 
 
-def test_duplicate_key_sample_names_a_repeated_key_and_ignores_null_keys(
+def test_check_reference_names_a_repeated_key_and_ignores_null_keys(
     spark: SparkSession,
 ) -> None:
     unique = text_frame(spark, ["faa", "name"], [("JFK", "a"), (None, "b"), (None, "c")])
-    repeated = text_frame(spark, ["faa", "name"], [("JFK", "a"), ("JFK", "b"), ("LAX", "c")])
+    repeated = text_frame(
+        spark, ["faa", "name"], [("JFK", "a"), ("JFK", "b"), ("LAX", "c"), (None, "d")]
+    )
 
-    def sample(frame: DataFrame) -> dict[str, object] | None:
+    def check(frame: DataFrame) -> transforms.ReferenceCheck:
         prepared = transforms.prepare_reference(frame, AIRPORTS, ["dest"], {"dest": "string"})
-        return transforms.duplicate_key_sample(prepared)
+        return transforms.check_reference(prepared)
 
-    assert sample(unique) is None
-    assert sample(repeated) == {"faa": "JFK", "rows": 2}
+    assert check(unique) == transforms.ReferenceCheck(rows=3, problem=None, duplicate=None)
+    assert check(repeated) == transforms.ReferenceCheck(
+        rows=4, problem=None, duplicate={"faa": "JFK", "rows": 2}
+    )
+
+
+def test_check_reference_names_the_first_bad_key_in_read_order(spark: SparkSession) -> None:
+    reference = text_frame(
+        spark, ["tailnum", "year"], [("7", "a"), ("x1", "b"), ("8", "c"), ("x2", "d")]
+    ).coalesce(1)
+    prepared = transforms.prepare_reference(reference, PLANES, ["tailnum"], {"tailnum": "int"})
+
+    checked = transforms.check_reference(prepared)
+
+    assert checked.rows == 4
+    assert checked.duplicate is None
+    assert checked.problem is not None
+    assert "has key 'tailnum' = 'x1'" in checked.problem
 
 
 def test_reference_keys_are_cast_to_the_data_key_type(spark: SparkSession) -> None:
