@@ -13,6 +13,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.log_encryption import admit_logs_service
 from stacks.nag import (
     KMS_GRANT_ACTION_FINDINGS,
     S3_GRANT_ACTION_FINDINGS,
@@ -89,23 +90,8 @@ class JoinGlueJob(Construct):
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         # CloudWatch Logs encrypts the job's log groups with the data key on Glue's behalf.
-        data_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowGlueLogGroupEncryption",
-                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                # In a key policy "*" means this key.
-                resources=["*"],
-                conditions={
-                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": self._log_groups_arn}
-                },
-            )
+        admit_logs_service(
+            data_key, sid="AllowGlueLogGroupEncryption", log_groups_arn=self._log_groups_arn
         )
 
         self.database_name = f"{config.pipeline.dataset}_{config.stage}".replace("-", "_")

@@ -25,9 +25,24 @@ def admit_log_group(key: kms.IKey, log_group: logs.LogGroup) -> None:
     if name is None or stack.resolve(name) is None:
         name = f"{Aws.STACK_NAME}-{stack.get_logical_id(resource)}-*"
     construct_path = log_group.node.path.split("/")[1:]
+    admit_logs_service(
+        key,
+        sid="EncryptLogGroup" + "".join(part for part in construct_path if part.isalnum()),
+        log_groups_arn=stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        ),
+    )
+
+
+def admit_logs_service(key: kms.IKey, *, sid: str, log_groups_arn: str) -> None:
+    """Key-policy statement: the regional CloudWatch Logs service may use ``key`` for the log
+    groups matching ``log_groups_arn`` (an ARN pattern), and for no other."""
     key.add_to_resource_policy(
         iam.PolicyStatement(
-            sid="EncryptLogGroup" + "".join(part for part in construct_path if part.isalnum()),
+            sid=sid,
             principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
             actions=[
                 "kms:Encrypt*",
@@ -38,15 +53,6 @@ def admit_log_group(key: kms.IKey, log_group: logs.LogGroup) -> None:
             ],
             # In a key policy "*" means this key.
             resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=name,
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                }
-            },
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups_arn}},
         )
     )
