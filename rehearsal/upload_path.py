@@ -19,9 +19,10 @@ the stage's real length (30 s for dev), then goes back to the rehearsal's wait s
 from __future__ import annotations
 
 import json
-import uuid
+from datetime import datetime
 from typing import Any
 
+from etl_local import events
 from rehearsal.emulator import ACCOUNT_ID, REGION, WAIT_SCALE, Emulator
 from rehearsal.emulator_gaps import GAP_GLUE_SYNC
 from rehearsal.outcomes import BATCH_ID, AlertInbox, Report, finished, states_entered, wait_for
@@ -65,35 +66,21 @@ def object_created_event(
 ) -> dict[str, Any]:
     """The EventBridge "Object Created" event S3 sends for one object version.
 
-    As the S3 user guide's example shows it: ``detail.object`` holds the key as stored (not
-    URL-encoded), size, etag without quotes, ``version-id`` and ``sequencer``. ``head`` is
-    ``head_object`` of that version; ``sequencer`` and ``time`` are those of its delivery.
+    ``head`` is ``head_object`` of that version (size, etag, version id); ``sequencer`` and
+    ``time`` are those of its delivery. The shape is the local runner's, as the S3 user guide
+    shows it.
     """
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": ACCOUNT_ID,
-        "time": time,
-        "region": REGION,
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {
-            "version": "0",
-            "bucket": {"name": bucket},
-            "object": {
-                "key": key,
-                "size": head["ContentLength"],
-                "etag": head["ETag"].strip('"'),
-                "version-id": head["VersionId"],
-                "sequencer": sequencer,
-            },
-            "request-id": uuid.uuid4().hex[:16].upper(),
-            "requester": ACCOUNT_ID,
-            "source-ip-address": "127.0.0.1",
-            "reason": "PutObject",
-        },
-    }
+    return events.object_created_event(
+        bucket=bucket,
+        key=key,
+        size=head["ContentLength"],
+        etag=head["ETag"],
+        sequencer=sequencer,
+        account_id=ACCOUNT_ID,
+        region=REGION,
+        version_id=head["VersionId"],
+        time=datetime.fromisoformat(time.replace("Z", "+00:00")),
+    )
 
 
 def _counted(emulator: Emulator, function: str, name: str, count: int) -> dict[str, int]:
