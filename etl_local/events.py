@@ -63,6 +63,31 @@ def object_created_event(
     }
 
 
+def event_for_version(
+    *,
+    bucket: str,
+    key: str,
+    head: Mapping[str, Any],
+    sequencer: str,
+    account_id: str,
+    region: str,
+    time: datetime | None = None,
+) -> dict[str, Any]:
+    """The "Object Created" event for the object version ``head`` (``head_object``'s answer)
+    describes: its size, etag and version id (absent on an unversioned bucket)."""
+    return object_created_event(
+        bucket=bucket,
+        key=key,
+        size=int(head["ContentLength"]),
+        etag=str(head["ETag"]),
+        sequencer=sequencer,
+        account_id=account_id,
+        region=region,
+        version_id=head.get("VersionId"),
+        time=time,
+    )
+
+
 def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
     """Whether ``event`` matches the EventBridge ``pattern``.
 

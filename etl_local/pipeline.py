@@ -30,7 +30,7 @@ from unittest import mock
 
 import boto3
 
-from etl_local.events import matches, object_created_event
+from etl_local.events import event_for_version, matches
 from etl_local.glue_runner import BucketFolders, JobScript, LocalGlueJob
 from etl_local.inputs import Batch
 from etl_local.offline_aws import (
@@ -373,15 +373,13 @@ class LocalPipeline:
         for key in keys:
             head = self._s3.head_object(Bucket=LANDING_BUCKET, Key=key)
             self._sequencer += 1
-            event = object_created_event(
+            event = event_for_version(
                 bucket=LANDING_BUCKET,
                 key=key,
-                size=int(head["ContentLength"]),
-                etag=str(head["ETag"]),
+                head=head,
                 sequencer=f"{self._sequencer:016X}",
                 account_id=DEFAULT_ACCOUNT_ID,
                 region=DEFAULT_REGION,
-                version_id=head.get("VersionId"),
                 time=arrival_time,
             )
             if not matches(self._rule_pattern, event):

@@ -70,15 +70,13 @@ def object_created_event(
     ``time`` are those of its delivery. The shape is the local runner's, as the S3 user guide
     shows it.
     """
-    return events.object_created_event(
+    return events.event_for_version(
         bucket=bucket,
         key=key,
-        size=head["ContentLength"],
-        etag=head["ETag"],
+        head=head,
         sequencer=sequencer,
         account_id=ACCOUNT_ID,
         region=REGION,
-        version_id=head["VersionId"],
         time=datetime.fromisoformat(time.replace("Z", "+00:00")),
     )
 

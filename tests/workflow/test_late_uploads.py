@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from etl_local.events import object_created_event
+from etl_local.events import event_for_version
 from etl_local.offline_aws import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
@@ -54,13 +54,12 @@ class Trigger:
             Bucket=LANDING_BUCKET, Key=key
         )
         self.sequencer += 1
-        event = object_created_event(
+        assert head["VersionId"]  # the landing bucket is versioned
+        event = event_for_version(
             bucket=LANDING_BUCKET,
             key=key,
-            size=int(head["ContentLength"]),
-            etag=str(head["ETag"]),
+            head=head,
             sequencer=f"{self.sequencer:016X}",
-            version_id=head["VersionId"],
             account_id=DEFAULT_ACCOUNT_ID,
             region=DEFAULT_REGION,
         )
