@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from pyspark.sql import SparkSession
 
 from join_job import job, readers, record_count
+from join_job.filesystem import DataFile
 from join_job.pipeline_config import InputSpec
 
 
 def _no_count(
-    spark: SparkSession, uris: Sequence[str], spec: InputSpec
+    spark: SparkSession, files: Sequence[DataFile], spec: InputSpec
 ) -> list[record_count.FileCount]:
-    return [record_count.FileCount(uri, 1) for uri in uris]
+    return [record_count.FileCount(item.uri, 1) for item in files]
 
 
 def _no_check(source: readers.Source, parsed_rows: int) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bench.data import BenchData, prepare, prepare_nycflights13
 from bench.measure import measure
+from join_job.filesystem import DataFile
 from join_job.pipeline_config import load_pipeline_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -137,12 +138,15 @@ def run_variant(variant: str, data: BenchData, output: Path) -> None:
     datasets.write_parquet(result, str(output / "out"))
 
 
-def _data_files(folder: Path) -> list[str]:
+def _data_files(folder: Path) -> list[DataFile]:
     """The data files under ``folder`` as the job lists them (``_``/``.`` names skipped)."""
     return sorted(
-        path.as_uri()
-        for path in folder.rglob("*")
-        if path.is_file() and not path.name.startswith(("_", "."))
+        (
+            DataFile(path.as_uri(), path.stat().st_size)
+            for path in folder.rglob("*")
+            if path.is_file() and not path.name.startswith(("_", "."))
+        ),
+        key=lambda item: item.uri,
     )
 
 

@@ -7,35 +7,36 @@ from collections.abc import Sequence
 from pyspark.sql import DataFrame, SparkSession
 
 from join_job import readers
+from join_job.filesystem import DataFile
 from join_job.parquet_footers import footer_row_count
 from join_job.pipeline_config import InputSpec, JoinSpec
 
 
 def read_batch(
-    spark: SparkSession, uris: Sequence[str], spec: InputSpec, what: str
+    spark: SparkSession, files: Sequence[DataFile], spec: InputSpec, what: str
 ) -> readers.Source:
-    """The batch's files ``uris`` as they arrived, and their records counted apart.
+    """The batch's data ``files`` as they arrived, and their records counted apart.
 
     CSV and JSON are read as text with the corrupt-record column, so a row that cannot be split
     is kept, not dropped; :func:`join_job.transforms.parse_batch` types it. Parquet carries its
     own types. Formats and checks: :mod:`join_job.readers`.
     """
     columns = [name for name, _ in spec.schema] if spec.schema else None
-    return readers.read_source(spark, uris, spec, what, schema_columns=columns)
+    return readers.read_source(spark, files, spec, what, schema_columns=columns)
 
 
 def read_reference(
-    spark: SparkSession, uris: Sequence[str], join: JoinSpec, uri: str
+    spark: SparkSession, files: Sequence[DataFile], join: JoinSpec, uri: str
 ) -> readers.Source:
-    """Reference data ``join.name`` from ``uris``: read and counted as a batch is (header, field
-    names, independent record count), keys required in every file; typed by :mod:`transforms`.
-    The parse's row count is compared with the files' records by the caller
+    """Reference data ``join.name`` from its data ``files``: read and counted as a batch is
+    (header, field names, independent record count), keys required in every file; typed by
+    :mod:`transforms`. The parse's row count is compared with the files' records by the caller
     (:func:`join_job.readers.check_parse_count`), from the aggregation that also checks the keys
-    (:func:`join_job.transforms.check_reference`): one Spark job per reference.
+    (:func:`join_job.reference_checks.check_references`: one Spark job for all references).
     """
     return readers.read_source(
         spark,
-        uris,
+        files,
         join.read_spec,
         f"join {join.name!r}: reference {uri}",
         required_columns=[right for _, right in join.on],

@@ -1,5 +1,6 @@
 """File operations through Hadoop's FileSystem API, so the job treats ``s3://`` URIs (EMRFS on
-Glue) and local paths alike: existence checks, listings, deletes, small text files (the report).
+Glue) and local paths alike: existence checks, listings, deletes, small text files (the report),
+the bytes of small input files (CSV headers, the driver-side record count).
 
 There is deliberately no rename or copy: on S3 both copy every byte, and the commit never
 moves output data (see ``commit``).
@@ -148,6 +149,25 @@ class HadoopFileSystem:
             return "\n".join(lines)
         finally:
             reader.close()
+
+    def read_bytes(self, uri: str, limit: int | None = None, *, decompress: bool = False) -> bytes:
+        """The bytes of the file ``uri``, or its first ``limit`` bytes. With ``decompress``,
+        read through the codec Hadoop picks by the file's extension (gzip, bzip2), as Spark's
+        readers do; else as stored.
+        """
+        path, fs = self._resolve(uri)
+        stream = fs.open(path)
+        if decompress:
+            factory = self._jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(self._conf)
+            codec = factory.getCodec(path)
+            if codec is not None:
+                stream = codec.createInputStream(stream)
+        try:
+            # java.io.InputStream's own bulk reads (Java 11+): one gateway call, bytes back.
+            data = stream.readAllBytes() if limit is None else stream.readNBytes(limit)
+            return bytes(data)
+        finally:
+            stream.close()
 
     def _resolve(self, uri: str) -> tuple[Any, Any]:
         path = self._jvm.org.apache.hadoop.fs.Path(uri)

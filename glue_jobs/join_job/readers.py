@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from pyspark.sql import types as st
 
 from join_job import record_count
 from join_job.errors import InputCountMismatchError, JobInputError
+from join_job.filesystem import DataFile, HadoopFileSystem
 from join_job.json_records import records
 from join_job.parquet_footers import footer_schema
 from join_job.pipeline_config import InputSpec, is_reserved_column
@@ -43,34 +45,48 @@ _COMPRESSED = (".deflate", ".snappy", ".lz4", ".zst", ".zstd", ".xz", ".lzo", ".
 
 @dataclass(frozen=True)
 class Source:
-    """Files as read (``frame``) and the records they hold, counted apart from the read."""
+    """Files as read (``frame``) and the records they hold, counted apart from the read.
+
+    A large CSV batch is counted while the job goes on (``counting``): the count's files are
+    read by Spark tasks beside the reference checks and the input pass, and :attr:`counts`
+    waits for it.
+    """
 
     frame: DataFrame
-    counts: list[record_count.FileCount]
+    counting: record_count.Counting
     data_format: str
     what: str
-    count_seconds: float = 0.0
+
+    @property
+    def counts(self) -> list[record_count.FileCount]:
+        """Records per file; raises :class:`JobInputError` for a quote never closed."""
+        return _closed_quotes(self.counting.result(), self.what)
 
     @property
     def records(self) -> int:
         return sum(item.records for item in self.counts)
 
+    @property
+    def count_seconds(self) -> float:
+        return self.counting.seconds
+
 
 def read_source(
     spark: SparkSession,
-    uris: Sequence[str],
+    files: Sequence[DataFile],
     spec: InputSpec,
     what: str,
     schema_columns: Sequence[str] | None = None,
     required_columns: Sequence[str] = (),
 ) -> Source:
-    """Files ``uris`` read as ``spec`` says; ``what`` names them in errors ("the batch at …").
+    """Data ``files`` read as ``spec`` says; ``what`` names them in errors ("the batch at …").
 
     ``required_columns`` (a reference's keys) must be in every Parquet file: a file that names
     its key differently would otherwise add rows with null keys.
     """
     started = time.monotonic()
-    uris = sorted(uris)
+    files = sorted(files, key=lambda item: item.uri)
+    uris = [item.uri for item in files]
     for uri in uris:
         if uri.lower().endswith(_COMPRESSED):
             raise JobInputError(
@@ -79,21 +95,34 @@ def read_source(
             )
     if spec.format == "parquet":
         counts = record_count.count_parquet_files(spark, uris)
-        seconds = time.monotonic() - started
+        counting = record_count.Counting.done(counts, started)
         frame = _read_parquet(spark, uris, what, required_columns)
-        return Source(frame, counts, "parquet", what, seconds)
-    counts = record_count.count_text_files(spark, uris, spec)
-    seconds = time.monotonic() - started
+        return Source(frame, counting, "parquet", what)
+    if spec.format == "csv":
+        frame = _read_csv(spark, uris, spec, what)
+        if not record_count.counts_on_driver(files):
+            counting = record_count.Counting.in_background(
+                spark, lambda: record_count.count_text_files(spark, files, spec)
+            )
+            return Source(frame, counting, "csv", what)
+        counts = _closed_quotes(record_count.count_text_files(spark, files, spec), what)
+        return Source(frame, record_count.Counting.done(counts, started), "csv", what)
+    # JSON: counted first, because the count also finds the field names the read needs.
+    counts = _closed_quotes(record_count.count_text_files(spark, files, spec), what)
+    columns = _json_columns(counts, schema_columns, what)
+    frame = _read_json(spark, uris, spec, columns)
+    return Source(frame, record_count.Counting.done(counts, started), "json", what)
+
+
+def _closed_quotes(counts: list[record_count.FileCount], what: str) -> list[record_count.FileCount]:
+    """``counts``, unless a file has a quote that is never closed (a count of -1)."""
     for item in counts:
         if item.records < 0:
             raise JobInputError(
                 f"{what}: file {item.uri} has a quote that is never closed: from it to the end "
                 "of the file would be one field, so its records cannot be told apart"
             )
-    if spec.format == "csv":
-        return Source(_read_csv(spark, uris, spec, what), counts, "csv", what, seconds)
-    columns = _json_columns(counts, schema_columns, what)
-    return Source(_read_json(spark, uris, spec, columns), counts, "json", what, seconds)
+    return counts
 
 
 def check_parse_count(source: Source, parsed_rows: int) -> None:
@@ -194,17 +223,28 @@ def _read_csv(spark: SparkSession, uris: Sequence[str], spec: InputSpec, what: s
 
 def _csv_header(spark: SparkSession, uri: str, spec: InputSpec) -> list[str]:
     """Column names from the first line of ``uri``, split as the CSV reader splits them."""
-    first = spark.read.text(uri).select(sf.col("value").cast("binary")).first()
-    if first is None or not bytes(first[0]).strip():
+    # The file's start, read on the driver (no Spark job); lines end at LF, CR or CRLF, as in
+    # Spark's line reader.
+    head = HadoopFileSystem(spark).read_bytes(uri, _HEADER_BYTES, decompress=True)
+    first = re.split(rb"\r\n|\r|\n", head, maxsplit=1)
+    if len(first) == 1 and len(head) == _HEADER_BYTES:
+        row = spark.read.text(uri).select(sf.col("value").cast("binary")).first()
+        first = [b"" if row is None else bytes(row[0])]
+    if not first[0].strip():
         raise JobInputError(f"the CSV file {uri} has no header line")
-    line = codecs.decode(bytes(first[0]), spec.encoding, errors="replace").removeprefix("\ufeff")
+    line = codecs.decode(first[0], spec.encoding, errors="replace").removeprefix("\ufeff")
     return next(csv.reader([line], delimiter=spec.delimiter, quotechar='"', doublequote=True))
+
+
+# A header longer than this (thousands of columns) is read by a Spark job instead.
+_HEADER_BYTES = 1024 * 1024
 
 
 def _read_parquet(
     spark: SparkSession, uris: Sequence[str], what: str, required_columns: Sequence[str]
 ) -> DataFrame:
     merged: dict[str, tuple[str, str, str]] = {}
+    fields: list[st.StructField] = []
     for uri in uris:
         schema = footer_schema(spark, uri)
         check_column_names(schema.names, f"{what}: file {uri}")
@@ -217,6 +257,8 @@ def _read_parquet(
             )
         for field in schema.fields:
             type_name = field.dataType.simpleString()
+            if field.name.lower() not in merged:
+                fields.append(st.StructField(field.name, field.dataType, True))
             known = merged.setdefault(field.name.lower(), (field.name, type_name, uri))
             if known[0] != field.name:
                 raise JobInputError(
@@ -228,7 +270,9 @@ def _read_parquet(
                     f"{what}: column {field.name!r} is {known[1]} in {known[2]} but {type_name} "
                     f"in {uri}; write every file with the same type"
                 )
-    return spark.read.option("mergeSchema", True).parquet(*uris)
+    # The schema merged from the footers already: given to the reader, Spark skips its own
+    # schema-merging job (a column missing from a file still reads as null).
+    return spark.read.schema(st.StructType(fields)).parquet(*uris)
 
 
 def _json_columns(

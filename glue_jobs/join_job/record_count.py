@@ -6,10 +6,15 @@ that produces the output, so a parse that merges, splits or skips records fails 
 - JSON: objects by bracket depth (:func:`join_job.json_records.count_values`).
 - Parquet: the row counts in each file's footer (no data read).
 
-CSV files are counted by Spark's line reader in the JVM (split between tasks, gzip and bz2 read
-as Spark reads them); a file with a line holding an odd number of quotes, and every JSON file,
-is counted whole by Spark's Python workers (``binaryFile`` source: such a file must be under
-2 GB). Parquet footers are read on the driver.
+Where the counting runs depends on size, not on the result:
+- a batch or reference of at most ``DRIVER_BYTES`` in all is counted on the driver (no Spark
+  job: most references, small batches);
+- otherwise each file of at most ``WHOLE_FILE_BYTES`` (``WHOLE_COMPRESSED_BYTES`` if gzip or
+  bzip2) is counted whole and exactly in one of Spark's Python workers (``binaryFile`` source);
+- a larger CSV file is counted by Spark's line reader in the JVM (split between tasks); if it has
+  a line holding an odd number of quotes (a line break may sit inside a quoted field), it is
+  counted whole in a Python worker after all. A larger JSON file is counted whole.
+Parquet footers are read on the driver.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ import codecs
 import gzip
 import json
 import re
-from collections.abc import Sequence
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -27,8 +35,18 @@ from urllib.parse import unquote
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as sf
 
+from join_job.filesystem import DataFile, HadoopFileSystem
 from join_job.json_records import count_values, records
 from join_job.pipeline_config import InputSpec
+
+MEGABYTE = 1024 * 1024
+# Measured (bench/RESULTS.md, "Independent count"): whole files in Python workers count 2.7-3x
+# faster than the line reader's per-line rows and grouping. The limits bound a task's memory
+# (the file's bytes in the JVM and again in Python, decompressed there).
+DRIVER_BYTES = 8 * MEGABYTE
+WHOLE_FILE_BYTES = 512 * MEGABYTE
+WHOLE_COMPRESSED_BYTES = 64 * MEGABYTE
+_COMPRESSED_NAMES = (".gz", ".bz2")
 
 METHODS = {
     "csv": "line breaks outside quoted fields, blank lines and one header per file excluded",
@@ -48,14 +66,118 @@ class FileCount:
     case_clash: tuple[str, str] | None = None
 
 
-def count_text_files(spark: SparkSession, uris: Sequence[str], spec: InputSpec) -> list[FileCount]:
-    """Per-file counts of CSV or JSON files."""
-    if spec.format == "csv":
-        return _count_csv_files(spark, uris, spec)
-    return _count_in_python(spark, uris, spec)
+class Counting:
+    """Per-file counts, found already (:meth:`done`) or being found in a thread of their own
+    (:meth:`in_background`), whose Spark job runs beside the caller's. Spark schedules jobs
+    from several threads of one session; the count's job group lets :meth:`cancel` stop it.
+    """
+
+    def __init__(self) -> None:
+        self._counts: list[FileCount] | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._group = ""
+        self._spark: SparkSession | None = None
+        self.seconds = 0.0
+
+    @classmethod
+    def done(cls, counts: list[FileCount], started: float) -> Counting:
+        """Counts found already; ``started`` is when counting began (``time.monotonic()``)."""
+        counting = cls()
+        counting._counts = counts
+        counting.seconds = time.monotonic() - started
+        return counting
+
+    @classmethod
+    def in_background(cls, spark: SparkSession, count: Callable[[], list[FileCount]]) -> Counting:
+        """Start ``count()`` in a thread of its own."""
+        counting = cls()
+        counting._spark = spark
+        counting._group = f"independent-record-count-{uuid.uuid4().hex}"
+        started = time.monotonic()
+
+        def work() -> None:
+            context = spark.sparkContext
+            context.setJobGroup(counting._group, "independent record count", interruptOnCancel=True)
+            context.setLocalProperty("spark.scheduler.pool", "independent-record-count")
+            try:
+                counting._counts = count()
+            except BaseException as error:  # handed to the thread that asks for the result
+                counting._error = error
+            finally:
+                counting.seconds = time.monotonic() - started
+
+        counting._thread = threading.Thread(target=work, name=counting._group, daemon=True)
+        counting._thread.start()
+        return counting
+
+    @property
+    def finished(self) -> bool:
+        """Whether the counts (or the count's error) are there without waiting."""
+        return self._thread is None or not self._thread.is_alive()
+
+    def result(self) -> list[FileCount]:
+        """The counts, waiting for them if need be; the count's own error if it failed."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._counts is not None
+        return self._counts
+
+    def cancel(self) -> None:
+        """Stop a count still running (the run failed elsewhere) and wait for its thread."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        assert self._spark is not None
+        # Repeated: a job the thread submits after a cancel would run to its end.
+        while self._thread.is_alive():
+            self._spark.sparkContext.cancelJobGroup(self._group)
+            self._thread.join(timeout=0.5)
 
 
-def _count_csv_files(spark: SparkSession, uris: Sequence[str], spec: InputSpec) -> list[FileCount]:
+def counts_on_driver(files: Sequence[DataFile]) -> bool:
+    """Whether ``files`` are few bytes enough to be counted on the driver (no Spark job)."""
+    return sum(item.size for item in files) <= DRIVER_BYTES
+
+
+def count_text_files(
+    spark: SparkSession, files: Sequence[DataFile], spec: InputSpec
+) -> list[FileCount]:
+    """Per-file counts of CSV or JSON ``files`` (sorted by URI)."""
+    if counts_on_driver(files):
+        return _count_on_driver(spark, files, spec)
+    if spec.format == "json":
+        return _count_in_python(spark, [item.uri for item in files], spec)
+    whole = [item.uri for item in files if _fits_whole(item)]
+    by_lines = [item.uri for item in files if not _fits_whole(item)]
+    counts = _count_in_python(spark, whole, spec) if whole else []
+    if by_lines:
+        counts += _count_csv_lines(spark, by_lines, spec)
+    return sorted(counts, key=lambda item: item.uri)
+
+
+def _fits_whole(item: DataFile) -> bool:
+    limit = WHOLE_COMPRESSED_BYTES if item.uri.endswith(_COMPRESSED_NAMES) else WHOLE_FILE_BYTES
+    return item.size <= limit
+
+
+def _count_on_driver(
+    spark: SparkSession, files: Sequence[DataFile], spec: InputSpec
+) -> list[FileCount]:
+    """Exact per-file counts of small files, read whole on the driver."""
+    fs = HadoopFileSystem(spark)
+    counted = (
+        _count_file(item.uri, fs.read_bytes(item.uri), spec.format, spec.encoding, spec.delimiter)
+        for item in files
+    )
+    return sorted(
+        (FileCount(uri, found, fields, clash) for uri, found, fields, clash in counted),
+        key=lambda item: item.uri,
+    )
+
+
+def _count_csv_lines(spark: SparkSession, uris: Sequence[str], spec: InputSpec) -> list[FileCount]:
     """Non-blank lines per file with Spark's line reader (in the JVM, files split between
     tasks), minus the header. A file with a line holding an odd number of quotes may have line
     breaks inside quoted fields (or a quote inside a field): it is counted exactly, whole, in a
@@ -93,13 +215,12 @@ def _count_in_python(spark: SparkSession, uris: Sequence[str], spec: InputSpec) 
     counted = frame.select("path", "content").rdd.map(
         lambda row: _count_file(row[0], row[1], text_format, encoding, delimiter)
     )
-    return sorted(
-        (
-            FileCount(uri, records, fields, clash)
-            for uri, records, fields, clash in counted.collect()
-        ),
-        key=lambda item: item.uri,
-    )
+    found = {
+        uri: FileCount(uri, records, fields, clash)
+        for uri, records, fields, clash in counted.collect()
+    }
+    # Spark's file sources skip empty files: such a file holds no records.
+    return [found.get(same_file(uri), FileCount(same_file(uri), 0)) for uri in sorted(uris)]
 
 
 def ship_to_workers() -> None:
@@ -162,6 +283,10 @@ def csv_records(data: bytes, delimiter: bytes = b",") -> int:
             # Even parts lie outside quotes (a doubled quote toggles twice); each quoted run
             # becomes one byte.
             data = b"Q".join(parts[0::2])
+    if b"\r" not in data and b"\n\n" not in data:
+        # The usual file: LF only, no blank lines. Count line breaks without splitting.
+        breaks = data.count(b"\n")
+        return breaks + (0 if data.endswith(b"\n") or not data else 1) - data.startswith(b"\n")
     lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
     return len(lines) - lines.count(b"")
 

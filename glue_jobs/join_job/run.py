@@ -25,6 +25,7 @@ from join_job.errors import DuplicateReferenceKeyError, JobInputError, RowCountM
 from join_job.filesystem import DataFile, HadoopFileSystem, join_uri
 from join_job.layout import RunLayout, check_batch_id
 from join_job.pipeline_config import JoinSpec, PipelineConfig
+from join_job.reference_checks import ReferenceCheck, check_references
 
 LOG = logging.getLogger("join_job")
 MEGABYTE = 1024 * 1024
@@ -103,18 +104,19 @@ def run_batch(
 
     input_files = _check_input(fs, run.input_path)
     _tune(spark, config, sum(item.size for item in input_files))
-    source = datasets.read_batch(
-        spark, [item.uri for item in input_files], config.input, f"the batch at {run.input_path}"
-    )
-    _log_phase(f"input records counted ({source.records})", clock)
-    if source.records == 0:
-        raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
-    parsed = transforms.parse_batch(source.frame, config.input.schema)
-    input_columns = [
-        name for name in parsed.columns if name not in (transforms.REJECT_REASON, "raw_record")
-    ]
-    references = _prepare_references(spark, fs, run, parsed, input_columns)
-    _log_phase("references checked", clock)
+    source = datasets.read_batch(spark, input_files, config.input, f"the batch at {run.input_path}")
+    try:
+        if source.counting.finished and source.records == 0:
+            raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
+        parsed = transforms.parse_batch(source.frame, config.input.schema)
+        input_columns = [
+            name for name in parsed.columns if name not in (transforms.REJECT_REASON, "raw_record")
+        ]
+        references = _prepare_references(spark, fs, run, parsed, input_columns)
+        _log_phase("references checked", clock)
+    except Exception:
+        source.counting.cancel()
+        raise
 
     # Rows are counted while the results are written (observations, not count() passes). The
     # input is not cached: building Spark's cache cost more than the second read it saves
@@ -137,8 +139,14 @@ def run_batch(
         results = transforms.output_rows(observed, output_columns)
         staged_output = run.output_partition
         staged_quarantine = run.quarantine_partition
-        _write_input_pass(results, staged_output, run.input_path)
+        try:
+            _write_input_pass(results, staged_output, run.input_path)
+        except Exception:
+            # The count's own finding (a quote never closed) explains a failed read best.
+            source.counts  # noqa: B018
+            raise
         _log_phase("results written (the input pass)", clock)
+        _log_phase(f"input records counted ({source.records})", clock)
         input_rows = int(input_metrics.get["rows"])
         readers.check_parse_count(source, input_rows)
         if input_rows == 0:
@@ -159,6 +167,7 @@ def run_batch(
         _check_row_counts(run, input_rows, output_rows, by_reason, outcome)
         _log_phase("counted and checked", clock)
     except Exception:
+        source.counting.cancel()
         commit.discard_run(committing)  # nothing was visible yet: leave nothing behind
         raise
 
@@ -245,6 +254,12 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None
     # but each is shorter).
     waves = max(1, math.ceil(input_bytes / (parallelism * target)))
     split_bytes = max(MEGABYTE, math.ceil(input_bytes / (parallelism * waves)))
+    if config.input.format != "parquet":
+        # CSV and JSON files are read whole (one task per file; see readers): Spark packs
+        # files into a task up to this size. Aim for four tasks per core, so tasks of unequal
+        # files even out and the last wave is short (ten 31 MB files on 2 cores: 5 tasks of 2
+        # files took 3 waves, the last on one core).
+        split_bytes = max(MEGABYTE, math.ceil(input_bytes / (parallelism * 4)))
     settings = {
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
@@ -270,7 +285,9 @@ def _prepare_references(
     threshold = run.config.tuning.broadcast_threshold_mb * MEGABYTE
     columns = list(input_columns)
     types = dict(parsed.dtypes)
-    references = []
+    read: list[
+        tuple[JoinSpec, str, list[DataFile], readers.Source, transforms.PreparedReference]
+    ] = []
     for join in run.config.joins:
         uri = run.reference_folder(join)
         if not fs.exists(uri):
@@ -278,13 +295,15 @@ def _prepare_references(
         files = fs.data_files(uri)
         if not files:
             raise JobInputError(f"join {join.name!r}: reference folder {uri} holds no data files")
-        source = datasets.read_reference(spark, [item.uri for item in files], join, uri)
+        source = datasets.read_reference(spark, files, join, uri)
         key_types = {left: types[left] for left, _ in join.on if left in types}
         prepared = transforms.prepare_reference(source.frame, join, columns, key_types)
-        try:
-            checked = transforms.check_reference(prepared)
-        except Exception as error:
-            raise readers.clear_read_error(error, source.what) from None
+        read.append((join, uri, files, source, prepared))
+        columns.extend(prepared.added_columns)
+        types.update(dict(prepared.frame.select(*prepared.added_columns).dtypes))
+    checks = _check_references([(source, prepared) for _, _, _, source, prepared in read])
+    references = []
+    for (join, uri, files, source, prepared), checked in zip(read, checks, strict=True):
         readers.check_parse_count(source, checked.rows)
         if checked.problem is not None:
             raise JobInputError(f"join {join.name!r}: reference {uri}: {checked.problem}")
@@ -300,9 +319,23 @@ def _prepare_references(
         references.append(
             _Reference(prepared, uri, size, broadcast=0 < size <= threshold and threshold > 0)
         )
-        columns.extend(prepared.added_columns)
-        types.update(dict(prepared.frame.select(*prepared.added_columns).dtypes))
     return references
+
+
+def _check_references(
+    read: list[tuple[readers.Source, transforms.PreparedReference]],
+) -> list[ReferenceCheck]:
+    """The references' checks in one Spark job; if it fails (a file Spark cannot read), each
+    reference alone, so the error names the reference it comes from."""
+    try:
+        return check_references([prepared for _, prepared in read])
+    except Exception:
+        for source, prepared in read:
+            try:
+                check_references([prepared])
+            except Exception as error:
+                raise readers.clear_read_error(error, source.what) from None
+        raise
 
 
 def _check_row_counts(

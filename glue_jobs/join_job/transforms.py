@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame, Row
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
@@ -136,7 +136,8 @@ class PreparedReference:
     """A reference ready to join: renamed columns, typed keys, a match flag.
 
     ``checks`` holds every reference row before rows with a null key are set aside, with what
-    :func:`check_reference` looks at (malformed rows, keys that do not convert).
+    :func:`join_job.reference_checks.check_references` looks at (malformed rows, keys that
+    do not convert).
     """
 
     join: JoinSpec
@@ -180,7 +181,7 @@ def prepare_reference(
             f"join {join.name!r}: it would add column {clashes[0]!r}, which the data already has"
         )
     source_types = dict(reference.dtypes)
-    key_names = _reference_key_names(join)
+    key_names = reference_key_names(join)
     keys = [
         strict_cast(right, source_types[right], key_types[left]).alias(key_names[index])
         for index, ((left, _), right) in enumerate(zip(join.on, key_columns, strict=True))
@@ -222,74 +223,6 @@ def prepare_reference(
     return PreparedReference(join=join, frame=frame, added_columns=added, checks=checks)
 
 
-@dataclass(frozen=True)
-class ReferenceCheck:
-    """What one pass over a reference found (:func:`check_reference`)."""
-
-    rows: int
-    problem: str | None
-    duplicate: dict[str, object] | None
-
-
-def check_reference(prepared: PreparedReference) -> ReferenceCheck:
-    """The reference's rows, its first problem and a repeated key, from one aggregation.
-
-    ``problem`` names a file and a row: the first (in read order) malformed row, as in a batch,
-    or key value that does not convert exactly to the batch key's type; None if there is none.
-    ``duplicate`` is the most repeated key with its row count (``rows``), None if every key is
-    unique (rows with a null key are not keys). One Spark job: references are broadcast-sized,
-    and each job costs scheduling latency, which is most of a small reference's time.
-    """
-    join = prepared.join
-    keys = _reference_key_names(join)
-    problem_order = sf.when(
-        sf.col("__corrupt").isNotNull() | sf.col("__bad_key").isNotNull(),
-        sf.monotonically_increasing_id(),
-    )
-    problem = sf.struct("__corrupt", "__bad_key", *_source_keys(join), "__file")
-    per_key = (
-        prepared.checks.select(*keys, problem.alias("__problem"), problem_order.alias("__order"))
-        .groupBy(*keys)
-        .agg(
-            sf.count(sf.lit(1)).alias("__rows"),
-            sf.min_by("__problem", "__order").alias("__problem"),
-            sf.min("__order").alias("__order"),
-        )
-    )
-    key_rows = sf.when(~_or(sf.col(key).isNull() for key in keys), sf.col("__rows"))
-    found = per_key.agg(
-        sf.sum("__rows").alias("rows"),
-        sf.min_by("__problem", "__order").alias("problem"),
-        sf.max(key_rows).alias("most"),
-        sf.max_by(sf.struct(*keys), key_rows).alias("key"),
-    ).collect()[0]
-    duplicate: dict[str, object] | None = None
-    if found["most"] is not None and found["most"] > 1:
-        duplicate = {right: found["key"][index] for index, (_, right) in enumerate(join.on)}
-        duplicate["rows"] = int(found["most"])
-    return ReferenceCheck(
-        rows=int(found["rows"] or 0),
-        problem=None if found["problem"] is None else _describe_problem(join, found["problem"]),
-        duplicate=duplicate,
-    )
-
-
-def _describe_problem(join: JoinSpec, row: Row) -> str:
-    where = row["__file"]
-    if row["__corrupt"] is not None:
-        return f"file {where} has a malformed row: {row['__corrupt'][:200]!r}"
-    index = int(row["__bad_key"])
-    left, right = join.on[index]
-    return (
-        f"file {where} has key {right!r} = {row[f'__source_key_{index}']!r}, which is not an "
-        f"exact value of the batch key {left!r}'s type"
-    )
-
-
-def _source_keys(join: JoinSpec) -> list[str]:
-    return [f"__source_key_{index}" for index in range(len(join.on))]
-
-
 def join_reference(data: DataFrame, prepared: PreparedReference, *, broadcast: bool) -> DataFrame:
     """Left join of ``data`` with the prepared reference; unmatched rows keep null columns.
 
@@ -302,7 +235,7 @@ def join_reference(data: DataFrame, prepared: PreparedReference, *, broadcast: b
         for index, (left, _) in enumerate(prepared.join.on)
     )
     joined = data.join(reference, on=condition, how="left")
-    return joined.drop(*[key for key in _reference_key_names(prepared.join)])
+    return joined.drop(*[key for key in reference_key_names(prepared.join)])
 
 
 def mark_join_rejections(data: DataFrame, joins: Sequence[JoinSpec]) -> DataFrame:
@@ -374,12 +307,13 @@ def _quoted(name: str) -> str:
     return f"`{name}`"
 
 
-def _reference_key_names(join: JoinSpec) -> list[str]:
+def reference_key_names(join: JoinSpec) -> list[str]:
+    """The names of a prepared reference's key columns (converted to the batch's key types)."""
     return [_REFERENCE_KEY.format(name=join.name, index=index) for index in range(len(join.on))]
 
 
 def _reference_keys(join: JoinSpec) -> list[Column]:
-    return [sf.col(name) for name in _reference_key_names(join)]
+    return [sf.col(name) for name in reference_key_names(join)]
 
 
 def _and(conditions: Iterable[Column]) -> Column:

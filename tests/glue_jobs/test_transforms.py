@@ -8,6 +8,7 @@ from pyspark.sql import DataFrame, SparkSession
 from join_job import transforms
 from join_job.errors import JobInputError
 from join_job.pipeline_config import JoinSpec
+from join_job.reference_checks import ReferenceCheck, check_references
 
 AIRPORTS = JoinSpec(name="airports", format="csv", on=(("dest", "faa"),), how="inner")
 PLANES = JoinSpec(name="planes", format="csv", on=(("tailnum", "tailnum"),), how="left")
@@ -96,31 +97,38 @@ def test_prepare_reference_fails_on_missing_keys_and_column_clashes(
         transforms.prepare_reference(reference, AIRPORTS, data_columns, key_types)
 
 
-def test_check_reference_names_a_repeated_key_and_ignores_null_keys(
+def test_check_references_names_a_repeated_key_and_ignores_null_keys(
     spark: SparkSession,
 ) -> None:
     unique = text_frame(spark, ["faa", "name"], [("JFK", "a"), (None, "b"), (None, "c")])
     repeated = text_frame(
         spark, ["faa", "name"], [("JFK", "a"), ("JFK", "b"), ("LAX", "c"), (None, "d")]
     )
+    bad_key = text_frame(spark, ["tailnum", "year"], [("7", "a"), ("x1", "b")]).coalesce(1)
+    prepared = [
+        transforms.prepare_reference(frame, AIRPORTS, ["dest"], {"dest": "string"})
+        for frame in (unique, repeated)
+    ] + [transforms.prepare_reference(bad_key, PLANES, ["tailnum"], {"tailnum": "int"})]
 
-    def check(frame: DataFrame) -> transforms.ReferenceCheck:
-        prepared = transforms.prepare_reference(frame, AIRPORTS, ["dest"], {"dest": "string"})
-        return transforms.check_reference(prepared)
+    # One call checks them all; each keeps its own findings, in order.
+    unique_checked, repeated_checked, bad_key_checked = check_references(prepared)
 
-    assert check(unique) == transforms.ReferenceCheck(rows=3, problem=None, duplicate=None)
-    assert check(repeated) == transforms.ReferenceCheck(
+    assert unique_checked == ReferenceCheck(rows=3, problem=None, duplicate=None)
+    assert repeated_checked == ReferenceCheck(
         rows=4, problem=None, duplicate={"faa": "JFK", "rows": 2}
     )
+    assert bad_key_checked.rows == 2
+    assert bad_key_checked.problem is not None
+    assert "has key 'tailnum' = 'x1'" in bad_key_checked.problem
 
 
-def test_check_reference_names_the_first_bad_key_in_read_order(spark: SparkSession) -> None:
+def test_check_references_names_the_first_bad_key_in_read_order(spark: SparkSession) -> None:
     reference = text_frame(
         spark, ["tailnum", "year"], [("7", "a"), ("x1", "b"), ("8", "c"), ("x2", "d")]
     ).coalesce(1)
     prepared = transforms.prepare_reference(reference, PLANES, ["tailnum"], {"tailnum": "int"})
 
-    checked = transforms.check_reference(prepared)
+    [checked] = check_references([prepared])
 
     assert checked.rows == 4
     assert checked.duplicate is None

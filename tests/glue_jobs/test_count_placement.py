@@ -1,0 +1,202 @@
+"""The independent count gives the same answer wherever it runs (driver, Python workers, Spark's
+line reader), and a batch counted in the background (beside the reference checks and the input
+pass) fails and cleans up as one counted up front does.
+
+The size limits that pick the place are lowered here, so small files take every path.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from join_job import readers, record_count
+from join_job.errors import InputCountMismatchError, JobInputError
+from join_job.filesystem import DataFile
+from join_job.pipeline_config import parse_pipeline_config
+from tests.glue_jobs.test_corpus import ID_NAME, Case, rows, run_case, several, text
+
+FILES: dict[str, bytes] = {
+    "lf.csv": b"id,name\n1,a\n2,b\n",
+    "crlf_blank_lines.csv": b"id,name\r\n1,a\r\n\r\n2,b\r\n\r\n",
+    "no_final_break.csv": b"id,name\n1,a\n2,b",
+    "quoted_line_break.csv": b'id,name\n1,"two\nlines"\n2,"say ""hi"""\n',
+    "quote_in_unquoted_field.csv": b'id,name\n1,5" screen\n2,x\n',
+    "header_only.csv": b"id,name\n",
+    "empty.csv": b"",
+    "zipped.csv.gz": gzip.compress(b'id,name\n1,"a\nb"\n2,c\n'),
+    "zipped.csv.bz2": bz2.compress(b"id,name\n1,a\n"),
+    "never_closed.csv": b'id,name\n1,"never closed\n2,b\n',
+}
+EXPECTED = {
+    "lf.csv": 2,
+    "crlf_blank_lines.csv": 2,
+    "no_final_break.csv": 2,
+    "quoted_line_break.csv": 2,
+    "quote_in_unquoted_field.csv": 2,
+    "header_only.csv": 0,
+    "empty.csv": 0,
+    "zipped.csv.gz": 2,
+    "zipped.csv.bz2": 1,
+    "never_closed.csv": -1,
+}
+PLACES = {
+    "driver": {"DRIVER_BYTES": 1 << 30},
+    "python_workers": {"DRIVER_BYTES": 0},
+    "line_reader": {"DRIVER_BYTES": 0, "WHOLE_FILE_BYTES": 0, "WHOLE_COMPRESSED_BYTES": 0},
+}
+
+
+def place_count(monkeypatch: pytest.MonkeyPatch, place: str) -> None:
+    for name, value in PLACES[place].items():
+        monkeypatch.setattr(record_count, name, value)
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_csv_counts_agree_wherever_they_run(
+    place: str, tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    place_count(monkeypatch, place)
+    files = []
+    for name, data in FILES.items():
+        (tmp_path / name).write_bytes(data)
+        files.append(DataFile((tmp_path / name).as_uri(), len(data)))
+    spec = parse_pipeline_config({"dataset": "d", "input": ID_NAME}).input
+
+    counts = record_count.count_text_files(spark, files, spec)
+
+    found = {Path(item.uri.removeprefix("file:")).name: item.records for item in counts}
+    assert found == EXPECTED
+    assert [item.uri for item in counts] == sorted(item.uri for item in counts)
+
+
+@pytest.mark.parametrize("place", ["driver", "python_workers"])
+def test_json_counts_and_field_names_agree_wherever_they_run(
+    place: str, tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    place_count(monkeypatch, place)
+    data = b'{"id": 1}{"ID": 2, "name": "b"}\n[{"id": 3}]'
+    (tmp_path / "f.json").write_bytes(data)
+    spec = parse_pipeline_config({"dataset": "d", "input": {"format": "json"}}).input
+
+    [count] = record_count.count_text_files(
+        spark, [DataFile((tmp_path / "f.json").as_uri(), len(data))], spec
+    )
+
+    assert (count.records, count.fields) == (3, ("id", "name"))
+
+
+@pytest.fixture
+def counted_in_background(monkeypatch: pytest.MonkeyPatch) -> list[record_count.Counting]:
+    """Every batch counted by Spark in a thread of its own; the countings started, to inspect."""
+    place_count(monkeypatch, "python_workers")
+    started: list[record_count.Counting] = []
+    original = record_count.Counting.in_background.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type[record_count.Counting], spark: SparkSession, count: Any) -> Any:
+        counting = original(cls, spark, count)
+        started.append(counting)
+        return counting
+
+    monkeypatch.setattr(record_count.Counting, "in_background", classmethod(spy))
+    return started
+
+
+QUOTED_AND_PLAIN = Case(
+    "files_with_and_without_quoted_line_breaks",
+    several(
+        text("a.csv", 'id,name\n1,"two\nlines"\n3,c\n'),
+        text("b.csv", 'id,name\n2,"b, quoted"\n4\n'),
+    ),
+    ID_NAME,
+)
+
+
+def test_a_batch_counted_in_the_background_gives_the_same_outcome(
+    tmp_path: Path, spark: SparkSession, counted_in_background: list[record_count.Counting]
+) -> None:
+    run_case(QUOTED_AND_PLAIN, tmp_path, spark)
+
+    assert len(counted_in_background) == 1
+    assert counted_in_background[0].finished
+    curated = tmp_path / "curated" / "corpus"
+    [run] = (curated / "batch_id=b").iterdir()
+    assert sorted(row["id"] for row in rows(spark, run)) == [1, 2, 3]
+    report = json.loads((curated.parent / "_reports" / "corpus" / "b.json").read_text())
+    assert report["input_count"]["records"] == 4
+    assert report["input_count"]["checked_against_parse"] is True
+
+
+def test_a_quote_never_closed_still_fails_the_batch_when_counted_in_the_background(
+    tmp_path: Path, spark: SparkSession, counted_in_background: list[record_count.Counting]
+) -> None:
+    case = Case("open", text("p.csv", 'id,name\n1,"never closed\n2,b\n'), ID_NAME)
+
+    with pytest.raises(JobInputError, match=r"file .*p\.csv has a quote that is never closed"):
+        run_case(case, tmp_path, spark)
+    assert len(counted_in_background) == 1
+    assert not (tmp_path / "curated" / "corpus").exists()
+
+
+def test_a_parse_that_splits_records_fails_when_counted_in_the_background(
+    tmp_path: Path,
+    spark: SparkSession,
+    counted_in_background: list[record_count.Counting],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Read the CSV line by line (no multiLine): the quoted line break splits a record in two,
+    and the count, still running beside the pass, catches it."""
+
+    def line_by_line(spark: SparkSession, uris: list[str], spec: Any, what: str) -> Any:
+        return spark.read.option("header", True).csv(list(uris))
+
+    monkeypatch.setattr(readers, "_read_csv", line_by_line)
+
+    with pytest.raises(
+        InputCountMismatchError, match=r"file .*a\.csv holds 2 records .* produced 3 rows"
+    ):
+        run_case(QUOTED_AND_PLAIN, tmp_path, spark)
+    assert not (tmp_path / "curated" / "corpus").exists()
+
+
+def test_a_failed_run_stops_the_count_still_running(
+    tmp_path: Path,
+    spark: SparkSession,
+    counted_in_background: list[record_count.Counting],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reference error ends the run while the batch is being counted: the count's job is
+    cancelled and its thread gone before the error reaches the caller."""
+    release = record_count.count_text_files
+
+    def slow_count(*args: Any) -> Any:
+        spark.sparkContext.parallelize(range(2), 2).map(_sleep).collect()  # cancelled here
+        return release(*args)
+
+    monkeypatch.setattr(record_count, "count_text_files", slow_count)
+    case = Case(
+        "missing_reference",
+        text("a.csv", "id,name\n1,a\n"),
+        ID_NAME,
+        joins=[{"name": "names", "format": "csv", "on": {"id": "id"}, "how": "left"}],
+    )
+
+    with pytest.raises(JobInputError, match=r"reference folder .* does not exist"):
+        run_case(case, tmp_path, spark)
+
+    [counting] = counted_in_background
+    assert counting.finished
+    assert spark.sparkContext.statusTracker().getActiveJobsIds() == []
+
+
+def _sleep(value: int) -> int:
+    import time
+
+    time.sleep(60)
+    return value
