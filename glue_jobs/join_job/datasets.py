@@ -22,7 +22,9 @@ def read_batch(
     own types. Formats and checks: :mod:`join_job.readers`.
     """
     columns = [name for name, _ in spec.schema] if spec.schema else None
-    return readers.read_source(spark, files, spec, what, schema_columns=columns)
+    return readers.read_source(
+        spark, files, spec, what, schema_columns=columns, count_in_background=True
+    )
 
 
 def read_reference(
@@ -32,7 +34,7 @@ def read_reference(
     (header, field names, independent record count), keys required in every file; typed by
     :mod:`transforms`. The parse's row count is compared with the files' records by the caller
     (:func:`join_job.readers.check_parse_count`), from the aggregation that also checks the keys
-    (:func:`join_job.reference_checks.check_references`: one Spark job for all references).
+    (:func:`join_job.references.check_references`: one Spark job for all references).
     """
     return readers.read_source(
         spark,

@@ -8,8 +8,9 @@ checks on column names and the independent record count (:mod:`join_job.record_c
   Python's csv module write it), any one-character delimiter, a UTF-8 BOM skipped, CRLF or LF,
   quoted fields may hold line breaks. Every column is read as text; a row with the wrong number
   of fields keeps its raw text in the corrupt-record column. Files are read whole by one task
-  each (``multiLine``), which is what lets a record span lines: a file is not split between
-  cores, so one huge file is read by one core.
+  each (``multiLine``), which is what lets a record span lines; a batch of fewer files than
+  twice the cores is counted first, and its files without a double quote (no record can span
+  lines) are split between tasks, so one large export does not keep a single core busy.
 - JSON: JSON lines, concatenated objects (Kinesis Data Firehose) and a top-level array, split
   into records by :mod:`join_job.json_records` in Spark's Python workers; every field is kept
   (fields no schema names become extra text columns).
@@ -31,6 +32,7 @@ from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
 from join_job import record_count
+from join_job.background import Background
 from join_job.errors import InputCountMismatchError, JobInputError
 from join_job.filesystem import DataFile, HadoopFileSystem
 from join_job.json_records import records
@@ -40,6 +42,7 @@ from join_job.record_count import file_bytes, same_file
 from join_job.transforms import CORRUPT_RECORD, text_schema
 
 SOURCE_FILE = "__source_file"
+COUNT_POOL = "independent-record-count"
 _COMPRESSED = (".deflate", ".snappy", ".lz4", ".zst", ".zstd", ".xz", ".lzo", ".br", ".zip")
 
 
@@ -47,13 +50,12 @@ _COMPRESSED = (".deflate", ".snappy", ".lz4", ".zst", ".zstd", ".xz", ".lzo", ".
 class Source:
     """Files as read (``frame``) and the records they hold, counted apart from the read.
 
-    A large CSV batch is counted while the job goes on (``counting``): the count's files are
-    read by Spark tasks beside the reference checks and the input pass, and :attr:`counts`
-    waits for it.
+    A CSV batch is counted while the job goes on (``counting``, :mod:`join_job.background`):
+    beside the reference checks and the input pass; :attr:`counts` waits for it.
     """
 
     frame: DataFrame
-    counting: record_count.Counting
+    counting: Background[list[record_count.FileCount]]
     data_format: str
     what: str
 
@@ -78,11 +80,14 @@ def read_source(
     what: str,
     schema_columns: Sequence[str] | None = None,
     required_columns: Sequence[str] = (),
+    *,
+    count_in_background: bool = False,
 ) -> Source:
     """Data ``files`` read as ``spec`` says; ``what`` names them in errors ("the batch at …").
 
     ``required_columns`` (a reference's keys) must be in every Parquet file: a file that names
-    its key differently would otherwise add rows with null keys.
+    its key differently would otherwise add rows with null keys. With ``count_in_background``,
+    CSV files are counted in a thread of their own (the caller cancels it if the run fails).
     """
     started = time.monotonic()
     files = sorted(files, key=lambda item: item.uri)
@@ -95,23 +100,24 @@ def read_source(
             )
     if spec.format == "parquet":
         counts = record_count.count_parquet_files(spark, uris)
-        counting = record_count.Counting.done(counts, started)
-        frame = _read_parquet(spark, uris, what, required_columns)
-        return Source(frame, counting, "parquet", what)
+        counted = Background.ready(counts, started)
+        return Source(_read_parquet(spark, uris, what, required_columns), counted, "parquet", what)
     if spec.format == "csv":
-        frame = _read_csv(spark, uris, spec, what)
-        if not record_count.counts_on_driver(files):
-            counting = record_count.Counting.in_background(
-                spark, lambda: record_count.count_text_files(spark, files, spec)
+        if count_in_background and not _worth_splitting(spark, files):
+            counting = Background.start(
+                spark, COUNT_POOL, lambda: record_count.count_text_files(spark, files, spec)
             )
-            return Source(frame, counting, "csv", what)
+            return Source(_read_csv(spark, uris, spec, what), counting, "csv", what)
         counts = _closed_quotes(record_count.count_text_files(spark, files, spec), what)
-        return Source(frame, record_count.Counting.done(counts, started), "csv", what)
+        counted = Background.ready(counts, started)
+        if count_in_background:
+            return Source(_read_csv_split(spark, files, counts, spec, what), counted, "csv", what)
+        return Source(_read_csv(spark, uris, spec, what), counted, "csv", what)
     # JSON: counted first, because the count also finds the field names the read needs.
     counts = _closed_quotes(record_count.count_text_files(spark, files, spec), what)
     columns = _json_columns(counts, schema_columns, what)
     frame = _read_json(spark, uris, spec, columns)
-    return Source(frame, record_count.Counting.done(counts, started), "json", what)
+    return Source(frame, Background.ready(counts, started), "json", what)
 
 
 def _closed_quotes(counts: list[record_count.FileCount], what: str) -> list[record_count.FileCount]:
@@ -201,7 +207,9 @@ def check_column_names(names: Sequence[str], where: str) -> None:
         seen[name.lower()] = name
 
 
-def _read_csv(spark: SparkSession, uris: Sequence[str], spec: InputSpec, what: str) -> DataFrame:
+def _read_csv(
+    spark: SparkSession, uris: Sequence[str], spec: InputSpec, what: str, *, multi_line: bool = True
+) -> DataFrame:
     header = _csv_header(spark, uris[0], spec)
     check_column_names(header, f"{what}: the header of {uris[0]}")
     # enforceSchema off: a file whose header differs from the first file's fails the read
@@ -210,7 +218,7 @@ def _read_csv(spark: SparkSession, uris: Sequence[str], spec: InputSpec, what: s
         spark.read.schema(text_schema(header))
         .option("header", True)
         .option("enforceSchema", False)
-        .option("multiLine", True)
+        .option("multiLine", multi_line)
         .option("sep", spec.delimiter)
         .option("quote", '"')
         .option("escape", '"')
@@ -219,6 +227,39 @@ def _read_csv(spark: SparkSession, uris: Sequence[str], spec: InputSpec, what: s
         .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
         .csv(list(uris))
     )
+
+
+def _worth_splitting(spark: SparkSession, files: Sequence[DataFile]) -> bool:
+    """Whether a batch is so few and large files that reading each whole would leave cores
+    idle (one 50 MB export: one task on one core). It is then counted before it is read, and
+    its files without a quote are split between tasks (:func:`_read_csv_split`).
+    """
+    cores = spark.sparkContext.defaultParallelism
+    return len(files) < 2 * cores and sum(item.size for item in files) >= _SPLIT_FROM_BYTES
+
+
+def _read_csv_split(
+    spark: SparkSession,
+    files: Sequence[DataFile],
+    counts: Sequence[record_count.FileCount],
+    spec: InputSpec,
+    what: str,
+) -> DataFrame:
+    """The CSV ``files``, those that may span records over lines read whole (as
+    :func:`_read_csv` does), the others split between tasks.
+
+    A file with no double quote has no quoted field, so no record spans lines: read line by
+    line, its splits give the same rows (a gzip file is one split all the same).
+    """
+    quoted = {item.uri for item in counts if item.quoted}
+    plain = [item.uri for item in files if record_count.same_file(item.uri) not in quoted]
+    whole = [item.uri for item in files if item.uri not in plain]
+    if not plain:
+        return _read_csv(spark, whole, spec, what)
+    split = _read_csv(spark, plain, spec, what, multi_line=False)
+    if not whole:
+        return split
+    return _read_csv(spark, whole, spec, what).unionByName(split)
 
 
 def _csv_header(spark: SparkSession, uri: str, spec: InputSpec) -> list[str]:
@@ -238,6 +279,9 @@ def _csv_header(spark: SparkSession, uri: str, spec: InputSpec) -> list[str]:
 
 # A header longer than this (thousands of columns) is read by a Spark job instead.
 _HEADER_BYTES = 1024 * 1024
+# Below this, a batch's files are read whole however few they are: splitting saves less than
+# counting them first costs.
+_SPLIT_FROM_BYTES = 32 * 1024 * 1024
 
 
 def _read_parquet(

@@ -24,10 +24,7 @@ import codecs
 import gzip
 import json
 import re
-import threading
-import time
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -64,76 +61,9 @@ class FileCount:
     fields: tuple[str, ...] = ()
     # Two field names of one record that differ only in case, if the file has such a record.
     case_clash: tuple[str, str] | None = None
-
-
-class Counting:
-    """Per-file counts, found already (:meth:`done`) or being found in a thread of their own
-    (:meth:`in_background`), whose Spark job runs beside the caller's. Spark schedules jobs
-    from several threads of one session; the count's job group lets :meth:`cancel` stop it.
-    """
-
-    def __init__(self) -> None:
-        self._counts: list[FileCount] | None = None
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        self._group = ""
-        self._spark: SparkSession | None = None
-        self.seconds = 0.0
-
-    @classmethod
-    def done(cls, counts: list[FileCount], started: float) -> Counting:
-        """Counts found already; ``started`` is when counting began (``time.monotonic()``)."""
-        counting = cls()
-        counting._counts = counts
-        counting.seconds = time.monotonic() - started
-        return counting
-
-    @classmethod
-    def in_background(cls, spark: SparkSession, count: Callable[[], list[FileCount]]) -> Counting:
-        """Start ``count()`` in a thread of its own."""
-        counting = cls()
-        counting._spark = spark
-        counting._group = f"independent-record-count-{uuid.uuid4().hex}"
-        started = time.monotonic()
-
-        def work() -> None:
-            context = spark.sparkContext
-            context.setJobGroup(counting._group, "independent record count", interruptOnCancel=True)
-            context.setLocalProperty("spark.scheduler.pool", "independent-record-count")
-            try:
-                counting._counts = count()
-            except BaseException as error:  # handed to the thread that asks for the result
-                counting._error = error
-            finally:
-                counting.seconds = time.monotonic() - started
-
-        counting._thread = threading.Thread(target=work, name=counting._group, daemon=True)
-        counting._thread.start()
-        return counting
-
-    @property
-    def finished(self) -> bool:
-        """Whether the counts (or the count's error) are there without waiting."""
-        return self._thread is None or not self._thread.is_alive()
-
-    def result(self) -> list[FileCount]:
-        """The counts, waiting for them if need be; the count's own error if it failed."""
-        if self._thread is not None:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._counts is not None
-        return self._counts
-
-    def cancel(self) -> None:
-        """Stop a count still running (the run failed elsewhere) and wait for its thread."""
-        if self._thread is None or not self._thread.is_alive():
-            return
-        assert self._spark is not None
-        # Repeated: a job the thread submits after a cancel would run to its end.
-        while self._thread.is_alive():
-            self._spark.sparkContext.cancelJobGroup(self._group)
-            self._thread.join(timeout=0.5)
+    # Whether the file holds a double quote (or may: not looked at). A CSV file without one has
+    # no record that spans lines, so Spark may split it between tasks (readers).
+    quoted: bool = True
 
 
 def counts_on_driver(files: Sequence[DataFile]) -> bool:
@@ -171,10 +101,7 @@ def _count_on_driver(
         _count_file(item.uri, fs.read_bytes(item.uri), spec.format, spec.encoding, spec.delimiter)
         for item in files
     )
-    return sorted(
-        (FileCount(uri, found, fields, clash) for uri, found, fields, clash in counted),
-        key=lambda item: item.uri,
-    )
+    return sorted(counted, key=lambda item: item.uri)
 
 
 def _count_csv_lines(spark: SparkSession, uris: Sequence[str], spec: InputSpec) -> list[FileCount]:
@@ -191,12 +118,13 @@ def _count_csv_lines(spark: SparkSession, uris: Sequence[str], spec: InputSpec) 
         .agg(
             sf.sum(sf.when(sf.length(line) > 0, 1).otherwise(0)).alias("lines"),
             sf.sum(sf.when(quotes % 2 == 1, 1).otherwise(0)).alias("odd_quotes"),
+            sf.sum(quotes).alias("quotes"),
         )
         .collect()
     )
     counted = {same_file(str(row["file"])): row for row in per_file}
     counts = {
-        uri: FileCount(uri, max(0, int(row["lines"]) - 1))
+        uri: FileCount(uri, max(0, int(row["lines"]) - 1), quoted=int(row["quotes"]) > 0)
         for uri, row in counted.items()
         if int(row["odd_quotes"]) == 0
     }
@@ -215,10 +143,7 @@ def _count_in_python(spark: SparkSession, uris: Sequence[str], spec: InputSpec) 
     counted = frame.select("path", "content").rdd.map(
         lambda row: _count_file(row[0], row[1], text_format, encoding, delimiter)
     )
-    found = {
-        uri: FileCount(uri, records, fields, clash)
-        for uri, records, fields, clash in counted.collect()
-    }
+    found = {item.uri: item for item in counted.collect()}
     # Spark's file sources skip empty files: such a file holds no records.
     return [found.get(same_file(uri), FileCount(same_file(uri), 0)) for uri in sorted(uris)]
 
@@ -293,12 +218,12 @@ def csv_records(data: bytes, delimiter: bytes = b",") -> int:
 
 def _count_file(
     uri: str, content: bytes, text_format: str, encoding: str, delimiter: str
-) -> tuple[str, int, tuple[str, ...], tuple[str, str] | None]:
+) -> FileCount:
     data = file_bytes(uri, bytes(content))
     uri = same_file(uri)
     if text_format == "csv":
         found = csv_records(data, delimiter.encode(encoding))
-        return uri, found if found < 0 else max(0, found - 1), (), None
+        return FileCount(uri, found if found < 0 else max(0, found - 1), quoted=b'"' in data)
     text = codecs.decode(data, encoding, errors="surrogateescape")
     text = text.removeprefix("\ufeff")
     names: dict[str, str] = {}
@@ -311,7 +236,7 @@ def _count_file(
                 clash = (seen[lowered], key)
             seen[lowered] = key
             names.setdefault(lowered, key)
-    return uri, count_values(text), tuple(names.values()), clash
+    return FileCount(uri, count_values(text), tuple(names.values()), clash)
 
 
 def describe(counts: Sequence[FileCount], data_format: str) -> dict[str, Any]:

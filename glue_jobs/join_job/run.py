@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -19,13 +18,13 @@ from typing import Any
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as sf
 
-from join_job import commit, datasets, readers, record_count, transforms
+from join_job import commit, datasets, readers, record_count, references, transforms
+from join_job.background import Background
 from join_job.catalog import CatalogTable
-from join_job.errors import DuplicateReferenceKeyError, JobInputError, RowCountMismatchError
+from join_job.errors import JobInputError, RowCountMismatchError
 from join_job.filesystem import DataFile, HadoopFileSystem, join_uri
 from join_job.layout import RunLayout, check_batch_id
 from join_job.pipeline_config import JoinSpec, PipelineConfig
-from join_job.reference_checks import ReferenceCheck, check_references
 
 LOG = logging.getLogger("join_job")
 MEGABYTE = 1024 * 1024
@@ -70,14 +69,6 @@ class BatchRun:
         return join_uri(self.reference_path, join.name)
 
 
-@dataclass(frozen=True)
-class _Reference:
-    prepared: transforms.PreparedReference
-    uri: str
-    size: int
-    broadcast: bool
-
-
 GlueClientFactory = Callable[[], Any]
 
 
@@ -105,6 +96,7 @@ def run_batch(
     input_files = _check_input(fs, run.input_path)
     _tune(spark, config, sum(item.size for item in input_files))
     source = datasets.read_batch(spark, input_files, config.input, f"the batch at {run.input_path}")
+    running: list[Background[Any]] = [source.counting]
     try:
         if source.counting.finished and source.records == 0:
             raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
@@ -112,10 +104,17 @@ def run_batch(
         input_columns = [
             name for name in parsed.columns if name not in (transforms.REJECT_REASON, "raw_record")
         ]
-        references = _prepare_references(spark, fs, run, parsed, input_columns)
-        _log_phase("references checked", clock)
+        folders = [(join, run.reference_folder(join)) for join in config.joins]
+        threshold = config.tuning.broadcast_threshold_mb
+        joined_with = references.read_references(
+            spark, fs, folders, parsed, input_columns, threshold
+        )
+        # Checked beside the input pass; nothing is committed before they pass (verify below).
+        checks = references.start_checks(spark, joined_with)
+        running.append(checks)
+        _log_phase("references read", clock)
     except Exception:
-        source.counting.cancel()
+        _cancel(running)
         raise
 
     # Rows are counted while the results are written (observations, not count() passes). The
@@ -126,7 +125,7 @@ def run_batch(
     commit.begin_run(committing, started_at.isoformat(timespec="seconds"))
     try:
         joined = parsed
-        for reference in references:
+        for reference in joined_with:
             joined = transforms.join_reference(
                 joined, reference.prepared, broadcast=reference.broadcast
             )
@@ -134,7 +133,7 @@ def run_batch(
         outcome_metrics = Observation("outcome")
         observed = classified.observe(outcome_metrics, *transforms.outcome_metrics(config.joins))
         output_columns = input_columns + [
-            name for reference in references for name in reference.prepared.added_columns
+            name for reference in joined_with for name in reference.prepared.added_columns
         ]
         results = transforms.output_rows(observed, output_columns)
         staged_output = run.output_partition
@@ -142,11 +141,15 @@ def run_batch(
         try:
             _write_input_pass(results, staged_output, run.input_path)
         except Exception:
-            # The count's own finding (a quote never closed) explains a failed read best.
+            # What the count and the checks found (a quote never closed, a reference Spark
+            # cannot read) explains a failed pass best.
             source.counts  # noqa: B018
+            checks.result()
             raise
         _log_phase("results written (the input pass)", clock)
         _log_phase(f"input records counted ({source.records})", clock)
+        references.verify(joined_with, checks.result())
+        _log_phase("references checked", clock)
         input_rows = int(input_metrics.get["rows"])
         readers.check_parse_count(source, input_rows)
         if input_rows == 0:
@@ -167,14 +170,14 @@ def run_batch(
         _check_row_counts(run, input_rows, output_rows, by_reason, outcome)
         _log_phase("counted and checked", clock)
     except Exception:
-        source.counting.cancel()
+        _cancel(running)
         commit.discard_run(committing)  # nothing was visible yet: leave nothing behind
         raise
 
     report = _report(
         run,
         run_id=run_id,
-        references=references,
+        joined_with=joined_with,
         by_reason=by_reason,
         outcome=outcome,
         input_rows=input_rows,
@@ -230,6 +233,12 @@ def _rows_by_reason(spark: SparkSession, staged_quarantine: str) -> dict[str, in
     }
 
 
+def _cancel(running: list[Background[Any]]) -> None:
+    """Stop the background work of a failed run (its Spark jobs would outlive the run)."""
+    for work in running:
+        work.cancel()
+
+
 def _log_phase(what: str, clock: float) -> None:
     LOG.info("%s after %.1f s", what, time.monotonic() - clock)
 
@@ -274,70 +283,6 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None
         spark.conf.set(key, value)
 
 
-def _prepare_references(
-    spark: SparkSession,
-    fs: HadoopFileSystem,
-    run: BatchRun,
-    parsed: DataFrame,
-    input_columns: list[str],
-) -> list[_Reference]:
-    """Each join's reference, checked (folder, keys, unique keys) before the batch is read."""
-    threshold = run.config.tuning.broadcast_threshold_mb * MEGABYTE
-    columns = list(input_columns)
-    types = dict(parsed.dtypes)
-    read: list[
-        tuple[JoinSpec, str, list[DataFile], readers.Source, transforms.PreparedReference]
-    ] = []
-    for join in run.config.joins:
-        uri = run.reference_folder(join)
-        if not fs.exists(uri):
-            raise JobInputError(f"join {join.name!r}: reference folder {uri} does not exist")
-        files = fs.data_files(uri)
-        if not files:
-            raise JobInputError(f"join {join.name!r}: reference folder {uri} holds no data files")
-        source = datasets.read_reference(spark, files, join, uri)
-        key_types = {left: types[left] for left, _ in join.on if left in types}
-        prepared = transforms.prepare_reference(source.frame, join, columns, key_types)
-        read.append((join, uri, files, source, prepared))
-        columns.extend(prepared.added_columns)
-        types.update(dict(prepared.frame.select(*prepared.added_columns).dtypes))
-    checks = _check_references([(source, prepared) for _, _, _, source, prepared in read])
-    references = []
-    for (join, uri, files, source, prepared), checked in zip(read, checks, strict=True):
-        readers.check_parse_count(source, checked.rows)
-        if checked.problem is not None:
-            raise JobInputError(f"join {join.name!r}: reference {uri}: {checked.problem}")
-        duplicate = checked.duplicate
-        if duplicate is not None:
-            rows = duplicate.pop("rows")
-            raise DuplicateReferenceKeyError(
-                f"join {join.name!r}: reference {uri} has {rows} rows for key "
-                f"{json.dumps(duplicate, default=str)}; a join would multiply batch rows. "
-                "Make the reference's key unique."
-            )
-        size = sum(item.size for item in files)
-        references.append(
-            _Reference(prepared, uri, size, broadcast=0 < size <= threshold and threshold > 0)
-        )
-    return references
-
-
-def _check_references(
-    read: list[tuple[readers.Source, transforms.PreparedReference]],
-) -> list[ReferenceCheck]:
-    """The references' checks in one Spark job; if it fails (a file Spark cannot read), each
-    reference alone, so the error names the reference it comes from."""
-    try:
-        return check_references([prepared for _, prepared in read])
-    except Exception:
-        for source, prepared in read:
-            try:
-                check_references([prepared])
-            except Exception as error:
-                raise readers.clear_read_error(error, source.what) from None
-        raise
-
-
 def _check_row_counts(
     run: BatchRun,
     input_rows: int,
@@ -359,7 +304,7 @@ def _report(
     run: BatchRun,
     *,
     run_id: str,
-    references: list[_Reference],
+    joined_with: list[references.Reference],
     by_reason: dict[str, int],
     outcome: dict[str, int],
     input_rows: int,
@@ -399,7 +344,7 @@ def _report(
                 "matched": outcome[f"matched_{reference.prepared.join.name}"],
                 "unmatched": outcome["parsed"] - outcome[f"matched_{reference.prepared.join.name}"],
             }
-            for reference in references
+            for reference in joined_with
         ],
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -136,7 +136,7 @@ class PreparedReference:
     """A reference ready to join: renamed columns, typed keys, a match flag.
 
     ``checks`` holds every reference row before rows with a null key are set aside, with what
-    :func:`join_job.reference_checks.check_references` looks at (malformed rows, keys that
+    :func:`join_job.references.check_references` looks at (malformed rows, keys that
     do not convert).
     """
 

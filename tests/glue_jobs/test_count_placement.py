@@ -17,6 +17,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from join_job import readers, record_count
+from join_job.background import Background
 from join_job.errors import InputCountMismatchError, JobInputError
 from join_job.filesystem import DataFile
 from join_job.pipeline_config import parse_pipeline_config
@@ -93,18 +94,19 @@ def test_json_counts_and_field_names_agree_wherever_they_run(
 
 
 @pytest.fixture
-def counted_in_background(monkeypatch: pytest.MonkeyPatch) -> list[record_count.Counting]:
-    """Every batch counted by Spark in a thread of its own; the countings started, to inspect."""
+def counted_in_background(monkeypatch: pytest.MonkeyPatch) -> list[Background[Any]]:
+    """The batch counted by Spark's Python workers; the background work started, to inspect."""
     place_count(monkeypatch, "python_workers")
-    started: list[record_count.Counting] = []
-    original = record_count.Counting.in_background.__func__  # type: ignore[attr-defined]
+    started: list[Background[Any]] = []
+    original = Background.start.__func__  # type: ignore[attr-defined]
 
-    def spy(cls: type[record_count.Counting], spark: SparkSession, count: Any) -> Any:
-        counting = original(cls, spark, count)
-        started.append(counting)
-        return counting
+    def spy(cls: type[Background[Any]], spark: SparkSession, name: str, work: Any) -> Any:
+        running = original(cls, spark, name, work)
+        if name == readers.COUNT_POOL:
+            started.append(running)
+        return running
 
-    monkeypatch.setattr(record_count.Counting, "in_background", classmethod(spy))
+    monkeypatch.setattr(Background, "start", classmethod(spy))
     return started
 
 
@@ -119,7 +121,7 @@ QUOTED_AND_PLAIN = Case(
 
 
 def test_a_batch_counted_in_the_background_gives_the_same_outcome(
-    tmp_path: Path, spark: SparkSession, counted_in_background: list[record_count.Counting]
+    tmp_path: Path, spark: SparkSession, counted_in_background: list[Background[Any]]
 ) -> None:
     run_case(QUOTED_AND_PLAIN, tmp_path, spark)
 
@@ -134,7 +136,7 @@ def test_a_batch_counted_in_the_background_gives_the_same_outcome(
 
 
 def test_a_quote_never_closed_still_fails_the_batch_when_counted_in_the_background(
-    tmp_path: Path, spark: SparkSession, counted_in_background: list[record_count.Counting]
+    tmp_path: Path, spark: SparkSession, counted_in_background: list[Background[Any]]
 ) -> None:
     case = Case("open", text("p.csv", 'id,name\n1,"never closed\n2,b\n'), ID_NAME)
 
@@ -147,7 +149,7 @@ def test_a_quote_never_closed_still_fails_the_batch_when_counted_in_the_backgrou
 def test_a_parse_that_splits_records_fails_when_counted_in_the_background(
     tmp_path: Path,
     spark: SparkSession,
-    counted_in_background: list[record_count.Counting],
+    counted_in_background: list[Background[Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Read the CSV line by line (no multiLine): the quoted line break splits a record in two,
@@ -168,7 +170,7 @@ def test_a_parse_that_splits_records_fails_when_counted_in_the_background(
 def test_a_failed_run_stops_the_count_still_running(
     tmp_path: Path,
     spark: SparkSession,
-    counted_in_background: list[record_count.Counting],
+    counted_in_background: list[Background[Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A reference error ends the run while the batch is being counted: the count's job is
@@ -200,3 +202,68 @@ def _sleep(value: int) -> int:
 
     time.sleep(60)
     return value
+
+
+@pytest.fixture
+def split_reads(monkeypatch: pytest.MonkeyPatch, spark: SparkSession) -> list[Any]:
+    """Every batch counted first and its plain files split; the frames read, to inspect."""
+    monkeypatch.setattr(readers, "_SPLIT_FROM_BYTES", 0)
+    monkeypatch.setattr(record_count, "DRIVER_BYTES", 0)
+    read: list[Any] = []
+    original = readers._read_csv_split
+
+    def spy(*args: Any) -> Any:
+        frame = original(*args)
+        read.append(frame)
+        return frame
+
+    monkeypatch.setattr(readers, "_read_csv_split", spy)
+    return read
+
+
+def test_a_large_plain_file_is_split_between_tasks_with_the_same_rows(
+    tmp_path: Path, spark: SparkSession, split_reads: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = "".join(f"{i},name {i}\n" for i in range(20_000))
+    case = Case("one_export", text("export.csv", "id,name\n" + lines), ID_NAME)
+    # As _tune sizes splits for a batch; small here so that this file makes several.
+    monkeypatch.setattr(
+        "join_job.run._tune",
+        lambda spark, config, size: spark.conf.set(
+            "spark.sql.files.maxPartitionBytes", str(64 * 1024)
+        ),
+    )
+
+    run_case(case, tmp_path, spark)
+
+    [frame] = split_reads
+    assert frame.rdd.getNumPartitions() > 1
+    [run] = (tmp_path / "curated" / "corpus" / "batch_id=b").iterdir()
+    assert sorted(row["id"] for row in rows(spark, run)) == list(range(20_000))
+
+
+def test_quoted_files_are_read_whole_beside_split_plain_ones(
+    tmp_path: Path, spark: SparkSession, split_reads: list[Any]
+) -> None:
+    case = Case(
+        "mixed",
+        several(
+            text("a.csv", 'id,name\n1,"two\nlines"\n3,c\n'),
+            text("c.csv", "id,name\n5,e\n6\n"),
+            text("bom.csv", "\ufeffid,name\n7,g\n"),
+        ),
+        ID_NAME,
+    )
+
+    run_case(case, tmp_path, spark)
+
+    assert len(split_reads) == 1
+    [run] = (tmp_path / "curated" / "corpus" / "batch_id=b").iterdir()
+    assert sorted((row["id"], row["name"]) for row in rows(spark, run)) == [
+        (1, "two\nlines"),
+        (3, "c"),
+        (5, "e"),
+        (7, "g"),
+    ]
+    [quarantine] = (tmp_path / "curated" / "_quarantine" / "corpus" / "batch_id=b").iterdir()
+    assert [row["raw_record"] for row in rows(spark, quarantine)] == ["6"]

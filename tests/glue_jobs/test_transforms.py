@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame, SparkSession
 from join_job import transforms
 from join_job.errors import JobInputError
 from join_job.pipeline_config import JoinSpec
-from join_job.reference_checks import ReferenceCheck, check_references
+from join_job.references import ReferenceCheck, check_references
 
 AIRPORTS = JoinSpec(name="airports", format="csv", on=(("dest", "faa"),), how="inner")
 PLANES = JoinSpec(name="planes", format="csv", on=(("tailnum", "tailnum"),), how="left")

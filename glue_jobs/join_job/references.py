@@ -1,0 +1,233 @@
+"""The references a batch joins with: read and prepared on the driver, checked in one Spark job.
+
+:func:`read_references` finds each join's folder and files and prepares the reference for the
+join (:func:`join_job.transforms.prepare_reference`), without running a Spark job.
+:func:`check_references` then finds, for every reference at once, its rows (compared with the
+independent count), its first problem (a malformed row, a key that does not convert exactly to
+the batch key's type) and its most repeated key: one aggregation per reference, all in one
+job, since references are broadcast-sized and each job costs mostly latency, not work. The run
+starts the checks in the background (:func:`start_checks`) beside the input pass and
+:func:`verify` raises what they found before anything is committed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, Row, SparkSession
+from pyspark.sql import functions as sf
+
+from join_job import datasets, readers, transforms
+from join_job.background import Background
+from join_job.errors import DuplicateReferenceKeyError, JobInputError
+from join_job.filesystem import DataFile, HadoopFileSystem
+from join_job.pipeline_config import JoinSpec
+from join_job.transforms import PreparedReference, reference_key_names
+
+CHECK_POOL = "reference-checks"
+MEGABYTE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One join's reference: where it is, as read, and prepared for the join."""
+
+    uri: str
+    files: list[DataFile]
+    source: readers.Source
+    prepared: PreparedReference
+    broadcast: bool
+
+    @property
+    def join(self) -> JoinSpec:
+        return self.prepared.join
+
+    @property
+    def size(self) -> int:
+        return sum(item.size for item in self.files)
+
+
+def read_references(
+    spark: SparkSession,
+    fs: HadoopFileSystem,
+    folders: Sequence[tuple[JoinSpec, str]],
+    parsed: DataFrame,
+    input_columns: Sequence[str],
+    broadcast_threshold_mb: int,
+) -> list[Reference]:
+    """Each join's reference from its folder (``folders``: join and folder URI, in join order).
+
+    Fails fast, naming the join, when a folder is missing or empty or a key column is absent.
+    """
+    threshold = broadcast_threshold_mb * MEGABYTE
+    columns = list(input_columns)
+    types = dict(parsed.dtypes)
+    references = []
+    for join, uri in folders:
+        if not fs.exists(uri):
+            raise JobInputError(f"join {join.name!r}: reference folder {uri} does not exist")
+        files = fs.data_files(uri)
+        if not files:
+            raise JobInputError(f"join {join.name!r}: reference folder {uri} holds no data files")
+        source = datasets.read_reference(spark, files, join, uri)
+        key_types = {left: types[left] for left, _ in join.on if left in types}
+        prepared = transforms.prepare_reference(source.frame, join, columns, key_types)
+        size = sum(item.size for item in files)
+        broadcast = 0 < size <= threshold and threshold > 0
+        references.append(Reference(uri, files, source, prepared, broadcast))
+        columns.extend(prepared.added_columns)
+        types.update(dict(prepared.frame.select(*prepared.added_columns).dtypes))
+    return references
+
+
+def start_checks(
+    spark: SparkSession, references: Sequence[Reference]
+) -> Background[list[ReferenceCheck]]:
+    """:func:`checked` in a thread of its own (the caller cancels it if the run fails)."""
+    return Background.start(spark, CHECK_POOL, lambda: checked(references))
+
+
+def checked(references: Sequence[Reference]) -> list[ReferenceCheck]:
+    """The references' checks in one Spark job; if it fails (a file Spark cannot read), each
+    reference alone, so the error names the reference it comes from."""
+    try:
+        return check_references([reference.prepared for reference in references])
+    except Exception:
+        for reference in references:
+            try:
+                check_references([reference.prepared])
+            except Exception as error:
+                raise readers.clear_read_error(error, reference.source.what) from None
+        raise
+
+
+def verify(references: Sequence[Reference], checks: Sequence[ReferenceCheck]) -> None:
+    """Raise the first problem found, in join order: rows the parse lost or invented against
+    the independent count, a malformed row or bad key, a repeated key."""
+    for reference, found in zip(references, checks, strict=True):
+        join, uri = reference.join, reference.uri
+        readers.check_parse_count(reference.source, found.rows)
+        if found.problem is not None:
+            raise JobInputError(f"join {join.name!r}: reference {uri}: {found.problem}")
+        duplicate = found.duplicate
+        if duplicate is not None:
+            duplicate = dict(duplicate)
+            rows = duplicate.pop("rows")
+            raise DuplicateReferenceKeyError(
+                f"join {join.name!r}: reference {uri} has {rows} rows for key "
+                f"{json.dumps(duplicate, default=str)}; a join would multiply batch rows. "
+                "Make the reference's key unique."
+            )
+
+
+@dataclass(frozen=True)
+class ReferenceCheck:
+    """What the pass over a reference found."""
+
+    rows: int
+    problem: str | None
+    duplicate: dict[str, object] | None
+
+
+def check_references(prepared: Sequence[PreparedReference]) -> list[ReferenceCheck]:
+    """Each reference's rows, first problem and most repeated key, in ``prepared``'s order.
+
+    ``problem`` names a file and a row: the first (in read order) malformed row, as in a batch,
+    or key value that does not convert exactly to the batch key's type; None if there is none.
+    ``duplicate`` is the most repeated key with its row count (``rows``), None if every key is
+    unique (rows with a null key are not keys).
+
+    One Spark job: each reference's one-row aggregate sits in its own column of a union, the
+    other references' columns null.
+    """
+    if not prepared:
+        return []
+    found = [_aggregate(item) for item in prepared]
+    slots = [f"__reference_{index}" for index in range(len(found))]
+    types = [
+        frame.select(sf.struct(*frame.columns).alias("s")).schema["s"].dataType for frame in found
+    ]
+    combined: DataFrame | None = None
+    for index, frame in enumerate(found):
+        row = frame.select(
+            *[
+                (
+                    sf.struct(*frame.columns) if other == index else sf.lit(None).cast(types[other])
+                ).alias(slot)
+                for other, slot in enumerate(slots)
+            ]
+        )
+        combined = row if combined is None else combined.unionByName(row)
+    assert combined is not None
+    rows = combined.collect()
+    checks = []
+    for item, slot in zip(prepared, slots, strict=True):
+        [result] = [row[slot] for row in rows if row[slot] is not None]
+        checks.append(_read(item.join, result))
+    return checks
+
+
+def _aggregate(prepared: PreparedReference) -> DataFrame:
+    """One row: ``rows``, ``problem`` (a struct or null), ``most`` and ``key`` (of the most
+    repeated key)."""
+    join = prepared.join
+    keys = reference_key_names(join)
+    problem_order = sf.when(
+        sf.col("__corrupt").isNotNull() | sf.col("__bad_key").isNotNull(),
+        sf.monotonically_increasing_id(),
+    )
+    problem = sf.struct("__corrupt", "__bad_key", *_source_keys(join), "__file")
+    per_key = (
+        prepared.checks.select(*keys, problem.alias("__problem"), problem_order.alias("__order"))
+        .groupBy(*keys)
+        .agg(
+            sf.count(sf.lit(1)).alias("__rows"),
+            sf.min_by("__problem", "__order").alias("__problem"),
+            sf.min("__order").alias("__order"),
+        )
+    )
+    key_rows = sf.when(~_any(sf.col(key).isNull() for key in keys), sf.col("__rows"))
+    return per_key.agg(
+        sf.sum("__rows").alias("rows"),
+        sf.min_by("__problem", "__order").alias("problem"),
+        sf.max(key_rows).alias("most"),
+        sf.max_by(sf.struct(*keys), key_rows).alias("key"),
+    )
+
+
+def _read(join: JoinSpec, found: Row) -> ReferenceCheck:
+    duplicate: dict[str, object] | None = None
+    if found["most"] is not None and found["most"] > 1:
+        duplicate = {right: found["key"][index] for index, (_, right) in enumerate(join.on)}
+        duplicate["rows"] = int(found["most"])
+    return ReferenceCheck(
+        rows=int(found["rows"] or 0),
+        problem=None if found["problem"] is None else _describe_problem(join, found["problem"]),
+        duplicate=duplicate,
+    )
+
+
+def _describe_problem(join: JoinSpec, row: Row) -> str:
+    where = row["__file"]
+    if row["__corrupt"] is not None:
+        return f"file {where} has a malformed row: {row['__corrupt'][:200]!r}"
+    index = int(row["__bad_key"])
+    left, right = join.on[index]
+    return (
+        f"file {where} has key {right!r} = {row[f'__source_key_{index}']!r}, which is not an "
+        f"exact value of the batch key {left!r}'s type"
+    )
+
+
+def _source_keys(join: JoinSpec) -> list[str]:
+    return [f"__source_key_{index}" for index in range(len(join.on))]
+
+
+def _any(conditions: Iterable[Column]) -> Column:
+    result: Column | None = None
+    for condition in conditions:
+        result = condition if result is None else result | condition
+    assert result is not None, "a join has at least one key"
+    return result
