@@ -235,7 +235,7 @@ def _worth_splitting(spark: SparkSession, files: Sequence[DataFile]) -> bool:
     its files without a quote are split between tasks (:func:`_read_csv_split`).
     """
     cores = spark.sparkContext.defaultParallelism
-    return len(files) < 2 * cores and sum(item.size for item in files) >= _SPLIT_FROM_BYTES
+    return len(files) < 2 * cores and max(item.size for item in files) >= _SPLIT_FROM_BYTES
 
 
 def _read_csv_split(
@@ -279,9 +279,9 @@ def _csv_header(spark: SparkSession, uri: str, spec: InputSpec) -> list[str]:
 
 # A header longer than this (thousands of columns) is read by a Spark job instead.
 _HEADER_BYTES = 1024 * 1024
-# Below this, a batch's files are read whole however few they are: splitting saves less than
-# counting them first costs.
-_SPLIT_FROM_BYTES = 32 * 1024 * 1024
+# A batch whose largest file is smaller is read whole however few its files are: splitting
+# saved less than counting first cost (a 53 MB file on 2 cores: 18.2 s split, 17.0 s whole).
+_SPLIT_FROM_BYTES = 256 * 1024 * 1024
 
 
 def _read_parquet(
