@@ -70,9 +70,16 @@ $(EMULATOR_VENV)/.installed: rehearsal/emulator-requirements.txt
 	npm install --prefix .node --no-save --no-audit --no-fund --loglevel=error node-linux-$(NODE_ARCH)@$(NODE_VERSION)
 	@touch $@
 
-test: setup lint synth ## Lint, synth every stage, run every test (cdk-nag, cfn-lint, checkov), rehearse the deploy
-	$(PYTHON) -m pytest
-	$(MAKE) rehearse
+# The deploy rehearsal (mostly waiting on Node and the emulator) runs beside the test suite; its
+# log is printed after the tests. Two pytest workers: tests/conftest.py says what shares one.
+test: setup lint synth $(EMULATOR_VENV)/.installed ## Lint, synth every stage, run every test (cdk-nag, cfn-lint, checkov), rehearse the deploy
+	@mkdir -p .rehearsal
+	@$(PYTHON) -m rehearsal.run --stage dev > .rehearsal/test-run.log 2>&1 & rehearsal=$$!; \
+	$(PYTHON) -m pytest -n 2 --dist loadgroup --durations=10; tests=$$?; \
+	wait $$rehearsal; rehearsed=$$?; \
+	echo; echo "--- deploy rehearsal (make rehearse), run beside the tests:"; \
+	cat .rehearsal/test-run.log; \
+	test $$tests -eq 0 && test $$rehearsed -eq 0
 
 rehearse: setup $(EMULATOR_VENV)/.installed ## Deploy dev into a local AWS emulator, drive it, destroy it
 	$(PYTHON) -m rehearsal.run --stage dev

@@ -37,12 +37,13 @@ from join_job.json_records import count_values, records
 from join_job.pipeline_config import InputSpec
 
 MEGABYTE = 1024 * 1024
-# Measured (bench/RESULTS.md, "Independent count"): whole files in Python workers count 2.7-3x
-# faster than the line reader's per-line rows and grouping. The limits bound a task's memory
-# (the file's bytes in the JVM and again in Python, decompressed there).
+# Measured (bench/RESULTS.md, round 2): whole files in Python workers count 2.7-3x faster than
+# the line reader's per-line rows and grouping. The limits bound a task's memory: the file's
+# bytes in the JVM and again in Python (decompressed there), times the tasks of an executor (4
+# on a Glue G.1X worker).
 DRIVER_BYTES = 8 * MEGABYTE
-WHOLE_FILE_BYTES = 512 * MEGABYTE
-WHOLE_COMPRESSED_BYTES = 64 * MEGABYTE
+WHOLE_FILE_BYTES = 128 * MEGABYTE
+WHOLE_COMPRESSED_BYTES = 32 * MEGABYTE
 _COMPRESSED_NAMES = (".gz", ".bz2")
 
 METHODS = {

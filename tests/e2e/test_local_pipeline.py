@@ -1,8 +1,10 @@
-"""The whole pipeline on this machine, as a user runs it: ``etl-local run`` in a subprocess.
+"""The whole pipeline on this machine, as a user runs it: ``etl-local run``.
 
 Each run synthesizes the local stage, plays it in moto (bucket, trigger handler, state machine,
 alerts topic) and runs the real Glue script on local PySpark; the assertions read what lands in
-the output folder, which is laid out as the curated bucket would be.
+the output folder, which is laid out as the curated bucket would be. The first test runs the
+installed console script in a subprocess, exactly as a user does; the others call the same
+entry point (``etl_local.cli.main``) in this process, where Spark is already warm.
 """
 
 from __future__ import annotations
@@ -73,6 +75,30 @@ def etl_local_run(workspace: Path, incoming: Path, *extra: str) -> subprocess.Co
     )
 
 
+def etl_local_in_process(
+    workspace: Path, incoming: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """:func:`etl_local_run`, through the console script's entry point in this process."""
+    from etl_local import cli
+
+    capsys.readouterr()
+    argv = [
+        "run",
+        "--config",
+        str(workspace / "pipeline.json"),
+        "--reference-dir",
+        str(workspace / "reference"),
+        "--incoming",
+        str(incoming),
+        "--output",
+        str(workspace / "curated"),
+        *extra,
+    ]
+    code = cli.main(argv)
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(argv, code, out.out, out.err)
+
+
 def parquet_rows(folder: Path, columns: str = "*", order_by: str = "1") -> list[tuple[Any, ...]]:
     """Rows of the Parquet files in ``folder`` (not the partition column its path implies)."""
     source = f"read_parquet('{folder}/*.parquet', hive_partitioning=false)"
@@ -124,9 +150,11 @@ def test_batch_with_bad_rows_succeeds_and_quarantines_them(workspace: Path) -> N
     assert order[run_glue + 3] == "state NotifySuccess"
 
 
-def test_empty_batch_fails_and_prints_the_alert_people_would_get(workspace: Path) -> None:
+def test_empty_batch_fails_and_prints_the_alert_people_would_get(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     incoming = write_batch(workspace, "2026-11-22", [])
-    done = etl_local_run(workspace, incoming, "--quiet")
+    done = etl_local_in_process(workspace, incoming, capsys, "--quiet")
 
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "ETL batch FAILED (local)" in done.stderr
@@ -138,14 +166,15 @@ def test_empty_batch_fails_and_prints_the_alert_people_would_get(workspace: Path
 
 
 def test_fixed_name_daily_file_is_one_batch_per_day_and_keeps_earlier_days(
-    workspace: Path,
+    workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     daily = workspace / "export" / "orders.csv"
     daily.parent.mkdir(parents=True)
     days = {"2026-11-27": "7,c2,70", "2026-11-28": "8,c1,80"}
     for day, line in days.items():
         daily.write_text(f"{HEADER}\n{line}\n")  # the same file name every day
-        done = etl_local_run(workspace, daily, "--quiet", "--arrival-time", f"{day}T06:00:00Z")
+        arrival = f"{day}T06:00:00Z"
+        done = etl_local_in_process(workspace, daily, capsys, "--quiet", "--arrival-time", arrival)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     reports = workspace / "curated" / "_reports" / "orders"
@@ -164,7 +193,7 @@ def test_fixed_name_daily_file_is_one_batch_per_day_and_keeps_earlier_days(
 
 
 def test_quiet_failed_rerun_prints_only_the_summary_without_the_earlier_counts(
-    workspace: Path,
+    workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # An earlier successful run of this batch left its report (3 in, 2 out, 1 quarantined).
     report = workspace / "curated" / "_reports" / "orders" / "2026-11-21.json"
@@ -173,7 +202,7 @@ def test_quiet_failed_rerun_prints_only_the_summary_without_the_earlier_counts(
     report.write_text(json.dumps(earlier))
     incoming = write_batch(workspace, "2026-11-21", [])  # the re-export came out empty
 
-    done = etl_local_run(workspace, incoming, "--quiet")
+    done = etl_local_in_process(workspace, incoming, capsys, "--quiet")
 
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     lines = done.stdout.splitlines()
@@ -189,11 +218,13 @@ def test_quiet_failed_rerun_prints_only_the_summary_without_the_earlier_counts(
     assert "is empty: it holds no data rows" in done.stderr
 
 
-def test_missing_reference_folder_is_a_usage_error_before_anything_runs(workspace: Path) -> None:
+def test_missing_reference_folder_is_a_usage_error_before_anything_runs(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     incoming = write_batch(workspace, "b", ["1,c1,1"])
     (workspace / "reference" / "customers" / "customers.csv").unlink()
     (workspace / "reference" / "customers").rmdir()
-    done = etl_local_run(workspace, incoming)
+    done = etl_local_in_process(workspace, incoming, capsys)
 
     assert done.returncode == 2
     assert "customers" in done.stderr
