@@ -78,8 +78,10 @@ def run_batch(
     """Process one batch; return the run report (also written to ``run.report_path``).
 
     Fails fast with :class:`JobInputError` naming the batch id, path or column when the batch id
-    cannot name a partition, the input is missing or empty, a reference folder is missing, a join
-    key is absent or a reference repeats a key. Results and quarantine are written once, to the
+    cannot name a partition, the input is missing or empty, a reference folder is missing or a
+    join key is absent. The batch's independent count and the reference checks (a malformed
+    row, a key that does not convert, a repeated key) run beside the input pass and fail the run
+    after it, before anything is committed. Results and quarantine are written once, to the
     run's own folders, counted, checked against the input (``input = output + quarantined``) and
     then committed by :func:`join_job.commit.commit_run` (no rename, no copy), so a failed run
     leaves the previous good output in place.
