@@ -29,6 +29,9 @@ def local_spark_session(sizing: LocalSparkSizing | None = None) -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
+        # The job's background count and reference checks share the cores with the input pass
+        # (join_job.background), as in job.py's own local session.
+        .config("spark.scheduler.mode", "FAIR")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")

@@ -112,6 +112,7 @@ def start_local_session(app_name: str, sizing: LocalSparkSizing) -> SparkSession
         SparkSession.builder.master(sizing.master)
         .appName(app_name)
         .config("spark.driver.memory", sizing.driver_memory)
+        # Background jobs (join_job.background) share the cores with the input pass.
         .config("spark.scheduler.mode", "FAIR")
         .getOrCreate()
     )

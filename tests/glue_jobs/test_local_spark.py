@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -107,3 +109,48 @@ def test_job_script_run_locally_applies_the_override_and_names_a_bad_one(tmp_pat
     )
     assert done.returncode == 2
     assert f"job.py: error: {DRIVER_MEMORY_ENV}: 'plenty' is not a JVM memory size" in done.stderr
+
+
+class RecordingBuilder:
+    """Stands in for ``SparkSession.builder``: records the settings, starts no JVM."""
+
+    def __init__(self) -> None:
+        self.settings: dict[str, str] = {}
+
+    def master(self, master: str) -> RecordingBuilder:
+        self.settings["master"] = master
+        return self
+
+    def appName(self, name: str) -> RecordingBuilder:
+        return self
+
+    def config(self, key: str, value: str) -> RecordingBuilder:
+        self.settings[key] = value
+        return self
+
+    def getOrCreate(self) -> Any:
+        return mock.MagicMock()
+
+
+@pytest.mark.parametrize("start", ["job.py", "etl-local"])
+def test_local_sessions_share_the_cores_fairly_with_background_jobs(
+    start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count and the reference checks run beside the input pass (join_job.background):
+    under FAIR scheduling they get cores while the pass runs, instead of queueing behind it."""
+    from pyspark.sql import SparkSession
+
+    from etl_local.spark import local_spark_session
+    from join_job.local_spark import start_local_session
+
+    builder = RecordingBuilder()
+    monkeypatch.setattr(SparkSession, "builder", builder)
+    sizing = size_local_spark(memory_bytes=8 * GIB, cpu_count=2, environ={})
+
+    if start == "job.py":
+        start_local_session("join-d", sizing)
+    else:
+        local_spark_session(sizing)
+
+    assert builder.settings["spark.scheduler.mode"] == "FAIR"
+    assert builder.settings["master"] == "local[2]"
