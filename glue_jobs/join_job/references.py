@@ -13,18 +13,18 @@ starts the checks in the background (:func:`start_checks`) beside the input pass
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame, Row, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as sf
 
 from join_job import datasets, readers, transforms
 from join_job.background import Background
 from join_job.errors import DuplicateReferenceKeyError, JobInputError
-from join_job.filesystem import DataFile, HadoopFileSystem
+from join_job.filesystem import HadoopFileSystem
 from join_job.pipeline_config import JoinSpec
-from join_job.transforms import PreparedReference, reference_key_names
+from join_job.transforms import PreparedReference, any_of, reference_key_names
 
 CHECK_POOL = "reference-checks"
 MEGABYTE = 1024 * 1024
@@ -35,7 +35,7 @@ class Reference:
     """One join's reference: where it is, as read, and prepared for the join."""
 
     uri: str
-    files: list[DataFile]
+    size: int
     source: readers.Source
     prepared: PreparedReference
     broadcast: bool
@@ -43,10 +43,6 @@ class Reference:
     @property
     def join(self) -> JoinSpec:
         return self.prepared.join
-
-    @property
-    def size(self) -> int:
-        return sum(item.size for item in self.files)
 
 
 def read_references(
@@ -76,7 +72,7 @@ def read_references(
         prepared = transforms.prepare_reference(source.frame, join, columns, key_types)
         size = sum(item.size for item in files)
         broadcast = 0 < size <= threshold and threshold > 0
-        references.append(Reference(uri, files, source, prepared, broadcast))
+        references.append(Reference(uri, size, source, prepared, broadcast))
         columns.extend(prepared.added_columns)
         types.update(dict(prepared.frame.select(*prepared.added_columns).dtypes))
     return references
@@ -188,7 +184,7 @@ def _aggregate(prepared: PreparedReference) -> DataFrame:
             sf.min("__order").alias("__order"),
         )
     )
-    key_rows = sf.when(~_any(sf.col(key).isNull() for key in keys), sf.col("__rows"))
+    key_rows = sf.when(~any_of(sf.col(key).isNull() for key in keys), sf.col("__rows"))
     return per_key.agg(
         sf.sum("__rows").alias("rows"),
         sf.min_by("__problem", "__order").alias("problem"),
@@ -223,11 +219,3 @@ def _describe_problem(join: JoinSpec, row: Row) -> str:
 
 def _source_keys(join: JoinSpec) -> list[str]:
     return [f"__source_key_{index}" for index in range(len(join.on))]
-
-
-def _any(conditions: Iterable[Column]) -> Column:
-    result: Column | None = None
-    for condition in conditions:
-        result = condition if result is None else result | condition
-    assert result is not None, "a join has at least one key"
-    return result

@@ -260,17 +260,18 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None
     # Enough partitions to keep every core busy, no more than one per target size beyond that;
     # AQE coalesces what turns out small.
     partitions = max(parallelism, math.ceil(input_bytes / target))
-    # Input splits: at most the target size, and a whole number of waves over the cores, so the
-    # last wave does not leave cores idle (5 splits on 2 cores take 3 waves; 6 smaller ones too,
-    # but each is shorter).
-    waves = max(1, math.ceil(input_bytes / (parallelism * target)))
-    split_bytes = max(MEGABYTE, math.ceil(input_bytes / (parallelism * waves)))
-    if config.input.format != "parquet":
+    if config.input.format == "parquet":
+        # Input splits: at most the target size, and a whole number of waves over the cores, so
+        # the last wave does not leave cores idle (5 splits on 2 cores take 3 waves; 6 smaller
+        # ones too, but each is shorter).
+        waves = max(1, math.ceil(input_bytes / (parallelism * target)))
+    else:
         # CSV and JSON files are read whole (one task per file; see readers): Spark packs
         # files into a task up to this size. Aim for four tasks per core, so tasks of unequal
         # files even out and the last wave is short (ten 31 MB files on 2 cores: 5 tasks of 2
         # files took 3 waves, the last on one core).
-        split_bytes = max(MEGABYTE, math.ceil(input_bytes / (parallelism * 4)))
+        waves = 4
+    split_bytes = max(MEGABYTE, math.ceil(input_bytes / (parallelism * waves)))
     settings = {
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",

@@ -105,7 +105,7 @@ def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> Dat
     if text_columns:
         # Spark's CSV reader decodes a byte the encoding does not map to U+FFFD; such a row is
         # not what the file says, so it is malformed rather than silently re-encoded.
-        undecodable = _or(
+        undecodable = any_of(
             sf.col(_quoted(name)).contains(REPLACEMENT_CHARACTER) for name in text_columns
         )
         malformed = malformed | sf.coalesce(undecodable, sf.lit(False))
@@ -217,7 +217,7 @@ def prepare_reference(
         ]
     )
     checks = typed.select("*", bad_key.alias("__bad_key"))
-    frame = typed.where(~_or(key.isNull() for key in _reference_keys(join))).select(
+    frame = typed.where(~any_of(key.isNull() for key in _reference_keys(join))).select(
         *key_names, *added, _MATCHED.format(name=join.name)
     )
     return PreparedReference(join=join, frame=frame, added_columns=added, checks=checks)
@@ -248,7 +248,7 @@ def mark_join_rejections(data: DataFrame, joins: Sequence[JoinSpec]) -> DataFram
     for join in joins:
         if join.how != "inner":
             continue
-        null_key = _or(sf.col(_quoted(left)).isNull() for left, _ in join.on)
+        null_key = any_of(sf.col(_quoted(left)).isNull() for left, _ in join.on)
         matched = sf.col(_MATCHED.format(name=join.name)).isNotNull()
         reason = sf.coalesce(
             reason,
@@ -324,7 +324,8 @@ def _and(conditions: Iterable[Column]) -> Column:
     return result
 
 
-def _or(conditions: Iterable[Column]) -> Column:
+def any_of(conditions: Iterable[Column]) -> Column:
+    """True where any of ``conditions`` is (at least one is given)."""
     result: Column | None = None
     for condition in conditions:
         result = condition if result is None else result | condition

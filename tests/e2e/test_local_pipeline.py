@@ -52,21 +52,25 @@ def write_batch(root: Path, name: str, lines: list[str]) -> Path:
     return path
 
 
+def run_arguments(workspace: Path, incoming: Path, *extra: str) -> list[str]:
+    """``etl-local``'s arguments to run ``incoming`` with the workspace's config and folders."""
+    return [
+        "run",
+        "--config",
+        str(workspace / "pipeline.json"),
+        "--reference-dir",
+        str(workspace / "reference"),
+        "--incoming",
+        str(incoming),
+        "--output",
+        str(workspace / "curated"),
+        *extra,
+    ]
+
+
 def etl_local_run(workspace: Path, incoming: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            str(ETL_LOCAL),
-            "run",
-            "--config",
-            str(workspace / "pipeline.json"),
-            "--reference-dir",
-            str(workspace / "reference"),
-            "--incoming",
-            str(incoming),
-            "--output",
-            str(workspace / "curated"),
-            *extra,
-        ],
+        [str(ETL_LOCAL), *run_arguments(workspace, incoming, *extra)],
         capture_output=True,
         text=True,
         check=False,
@@ -82,18 +86,7 @@ def etl_local_in_process(
     from etl_local import cli
 
     capsys.readouterr()
-    argv = [
-        "run",
-        "--config",
-        str(workspace / "pipeline.json"),
-        "--reference-dir",
-        str(workspace / "reference"),
-        "--incoming",
-        str(incoming),
-        "--output",
-        str(workspace / "curated"),
-        *extra,
-    ]
+    argv = run_arguments(workspace, incoming, *extra)
     code = cli.main(argv)
     out = capsys.readouterr()
     return subprocess.CompletedProcess(argv, code, out.out, out.err)
