@@ -175,6 +175,10 @@ class JoinGlueJob(Construct):
                 "--enable-job-insights": "true",
                 "--enable-spark-ui": "true",
                 "--spark-event-logs-path": curated_bucket.s3_url_for_object(GLUE_SPARK_UI_PREFIX),
+                # The job's independent count and reference checks run as background Spark jobs
+                # beside the input pass (join_job.background); FAIR shares the executors between
+                # them as the local sessions do, where FIFO would queue the pass behind them.
+                "--conf": "spark.scheduler.mode=FAIR",
                 # Each run names its batch explicitly; bookmarks would skip a rerun.
                 "--job-bookmark-option": "job-bookmark-disable",
                 # Workers on demand up to number_of_workers: the driver-only phases and small
