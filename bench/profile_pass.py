@@ -10,7 +10,7 @@ and CPU time. Variants, from Spark's floor up to the whole job:
 - ``text+cast``: the job's read (text columns + corrupt-record column) and ``parse_batch``'s
   strict casts, same joins, every row written;
 - ``+classify``: plus the join-rejection reasons and the accepted-rows filter;
-- ``+observe``: plus the two ``Observation``s (input rows, outcome counts);
+- ``+observe``: plus the job's ``Observation`` (rows and outcome counts, after the joins);
 - ``job``: ``run_batch`` itself (header read, reference checks, quarantine, counts, commit);
 - ``job-no-broadcast``: the job with ``broadcast_threshold_mb`` 0 (sort-merge joins).
 """
@@ -80,7 +80,6 @@ def stage_times(event_log_dir: Path) -> list[StageTime]:
 def run_variant(variant: str, data: BenchData, output: Path) -> None:
     """The child process: one variant on ``data``, writing under ``output``."""
     from pyspark.sql import Observation
-    from pyspark.sql import functions as sf
 
     from bench.floor_join import main as floor_main
     from join_job import datasets, transforms
@@ -133,7 +132,7 @@ def run_variant(variant: str, data: BenchData, output: Path) -> None:
         if variant == "+observe":
             classified = classified.observe(
                 Observation("outcome"), *transforms.outcome_metrics(config.joins)
-            ).observe(Observation("input"), sf.count(sf.lit(1)).alias("rows"))
+            )
         result = transforms.output_rows(classified, columns + added)
     datasets.write_parquet(result, str(output / "out"))
 

