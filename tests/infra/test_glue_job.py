@@ -72,25 +72,24 @@ def test_job_default_arguments_carry_config_paths_logging_and_metrics(
     assert "--batch_id" not in args
 
 
+def _assert_default_argument(templates: tuple[Template, ...], name: str, value: str) -> None:
+    for template in templates:
+        template.has_resource_properties(
+            "AWS::Glue::Job", {"DefaultArguments": Match.object_like({name: value})}
+        )
+
+
 def test_job_schedules_its_background_spark_jobs_fair_as_the_local_sessions_do(
     dev_template: Template, prod_template: Template
 ) -> None:
     # The count and the reference checks run beside the input pass (join_job.background).
-    for template in (dev_template, prod_template):
-        template.has_resource_properties(
-            "AWS::Glue::Job",
-            {"DefaultArguments": Match.object_like({"--conf": "spark.scheduler.mode=FAIR"})},
-        )
+    _assert_default_argument((dev_template, prod_template), "--conf", "spark.scheduler.mode=FAIR")
 
 
 def test_auto_scaling_is_on_by_default_with_number_of_workers_as_the_maximum(
     dev_template: Template, prod_template: Template
 ) -> None:
-    for template in (dev_template, prod_template):
-        template.has_resource_properties(
-            "AWS::Glue::Job",
-            {"DefaultArguments": Match.object_like({"--enable-auto-scaling": "true"})},
-        )
+    _assert_default_argument((dev_template, prod_template), "--enable-auto-scaling", "true")
 
 
 def test_auto_scaling_can_be_turned_off_per_stage() -> None:
