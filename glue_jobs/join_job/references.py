@@ -1,19 +1,21 @@
 """The references a batch joins with: read and prepared on the driver, checked in one Spark job.
 
 :func:`read_references` finds each join's folder and files and prepares the reference for the
-join (:func:`join_job.transforms.prepare_reference`), without running a Spark job.
-:func:`check_references` then finds, for every reference at once, its rows (compared with the
-independent count), its first problem (a malformed row, a key that does not convert exactly to
-the batch key's type) and its most repeated key: one aggregation per reference, all in one
-job, since references are broadcast-sized and each job costs mostly latency, not work. The run
-starts the checks in the background (:func:`start_checks`) beside the input pass and
-:func:`verify` raises what they found before anything is committed.
+join (:func:`join_job.transforms.prepare_reference`), without running a Spark job. The checks
+then find, for every reference at once, its rows (compared with the independent count), its
+first problem (a malformed row, a key that does not convert exactly to the batch key's type)
+and its most repeated key, in one Spark job: references of at most ``DRIVER_ROWS`` rows in all
+are collected and counted on the driver (:func:`check_on_driver`: one scan, no shuffle), larger
+ones aggregated by Spark (:func:`check_references`). The run starts the checks in the
+background (:func:`start_checks`) beside the input pass and :func:`verify` raises what they
+found before anything is committed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, Row, SparkSession
@@ -28,6 +30,10 @@ from join_job.transforms import PreparedReference, any_of, reference_key_names
 
 CHECK_POOL = "reference-checks"
 MEGABYTE = 1024 * 1024
+# References of at most this many rows in all (their independent count) are checked on the
+# driver: at 1e6 batch rows, the aggregation's seven stages beside the input pass cost 1.1-1.6 s
+# of the run (bench/RESULTS.md, round 4); collecting this many short rows takes well under 1 s.
+DRIVER_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -86,14 +92,18 @@ def start_checks(
 
 
 def checked(references: Sequence[Reference]) -> list[ReferenceCheck]:
-    """The references' checks in one Spark job; if it fails (a file Spark cannot read), each
-    reference alone, so the error names the reference it comes from."""
+    """The references' checks in one Spark job (on the driver when they are small); if it fails
+    (a file Spark cannot read), each reference alone, so the error names the reference."""
+    rows = sum(reference.source.records for reference in references)
+    check: Callable[[Sequence[PreparedReference]], list[ReferenceCheck]] = (
+        check_on_driver if rows <= DRIVER_ROWS else check_references
+    )
     try:
-        return check_references([reference.prepared for reference in references])
+        return check([reference.prepared for reference in references])
     except Exception:
         for reference in references:
             try:
-                check_references([reference.prepared])
+                check([reference.prepared])
             except Exception as error:
                 raise readers.clear_read_error(error, reference.source.what) from None
         raise
@@ -165,6 +175,59 @@ def check_references(prepared: Sequence[PreparedReference]) -> list[ReferenceChe
     return checks
 
 
+def check_on_driver(prepared: Sequence[PreparedReference]) -> list[ReferenceCheck]:
+    """What :func:`check_references` finds, counted on the driver: every reference row comes
+    back as its key and its problem (JSON text; null when it has none), in read order, from one
+    Spark job without a shuffle. For references small enough to collect (``DRIVER_ROWS``).
+    """
+    if not prepared:
+        return []
+    combined: DataFrame | None = None
+    for index, item in enumerate(prepared):
+        keys = reference_key_names(item.join)
+        problem = sf.to_json(
+            sf.struct("__corrupt", "__bad_key", *_source_keys(item.join), "__file")
+        )
+        row = item.checks.select(
+            sf.lit(index).alias("reference"),
+            sf.when(
+                ~any_of(sf.col(key).isNull() for key in keys), sf.to_json(sf.struct(*keys))
+            ).alias("key"),
+            sf.when(
+                sf.col("__corrupt").isNotNull() | sf.col("__bad_key").isNotNull(), problem
+            ).alias("problem"),
+        )
+        combined = row if combined is None else combined.union(row)
+    assert combined is not None
+    rows: list[int] = [0] * len(prepared)
+    problems: list[str | None] = [None] * len(prepared)
+    keys_seen: list[Counter[str]] = [Counter() for _ in prepared]
+    # Rows come back in read order (partition by partition, as a union lists its inputs).
+    for index, key, problem in combined.collect():
+        rows[index] += 1
+        if key is not None:
+            keys_seen[index][key] += 1
+        if problem is not None and problems[index] is None:
+            problems[index] = problem
+    checks = []
+    for index, item in enumerate(prepared):
+        duplicate: dict[str, object] | None = None
+        for key, most in keys_seen[index].most_common(1):
+            if most > 1:
+                values = list(json.loads(key).values())
+                duplicate = {right: values[at] for at, (_, right) in enumerate(item.join.on)}
+                duplicate["rows"] = most
+        found = problems[index]
+        checks.append(
+            ReferenceCheck(
+                rows=rows[index],
+                problem=None if found is None else _describe_problem(item.join, json.loads(found)),
+                duplicate=duplicate,
+            )
+        )
+    return checks
+
+
 def _aggregate(prepared: PreparedReference) -> DataFrame:
     """One row: ``rows``, ``problem`` (a struct or null), ``most`` and ``key`` (of the most
     repeated key)."""
@@ -205,15 +268,18 @@ def _read(join: JoinSpec, found: Row) -> ReferenceCheck:
     )
 
 
-def _describe_problem(join: JoinSpec, row: Row) -> str:
-    where = row["__file"]
-    if row["__corrupt"] is not None:
-        return f"file {where} has a malformed row: {row['__corrupt'][:200]!r}"
-    index = int(row["__bad_key"])
+def _describe_problem(join: JoinSpec, row: Row | dict[str, object]) -> str:
+    # A Row from the aggregation, or the problem's JSON (which leaves out null fields).
+    found = row.asDict() if isinstance(row, Row) else row
+    where = found.get("__file")
+    corrupt = found.get("__corrupt")
+    if corrupt is not None:
+        return f"file {where} has a malformed row: {str(corrupt)[:200]!r}"
+    index = int(str(found["__bad_key"]))
     left, right = join.on[index]
     return (
-        f"file {where} has key {right!r} = {row[f'__source_key_{index}']!r}, which is not an "
-        f"exact value of the batch key {left!r}'s type"
+        f"file {where} has key {right!r} = {found.get(f'__source_key_{index}')!r}, which is "
+        f"not an exact value of the batch key {left!r}'s type"
     )
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from join_job import transforms
+from join_job import readers, references, transforms
+from join_job.background import Background
 from join_job.errors import JobInputError
 from join_job.pipeline_config import JoinSpec
-from join_job.references import ReferenceCheck, check_references
+from join_job.record_count import FileCount
+from join_job.references import ReferenceCheck, check_on_driver, check_references
+from join_job.transforms import PreparedReference
 
 AIRPORTS = JoinSpec(name="airports", format="csv", on=(("dest", "faa"),), how="inner")
 PLANES = JoinSpec(name="planes", format="csv", on=(("tailnum", "tailnum"),), how="left")
@@ -97,8 +102,14 @@ def test_prepare_reference_fails_on_missing_keys_and_column_clashes(
         transforms.prepare_reference(reference, AIRPORTS, data_columns, key_types)
 
 
+# The checks in a Spark aggregation (large references) and on the driver (small ones) find the
+# same things.
+CHECKS = pytest.mark.parametrize("check", [check_references, check_on_driver])
+
+
+@CHECKS
 def test_check_references_names_a_repeated_key_and_ignores_null_keys(
-    spark: SparkSession,
+    spark: SparkSession, check: Callable[[list[PreparedReference]], list[ReferenceCheck]]
 ) -> None:
     unique = text_frame(spark, ["faa", "name"], [("JFK", "a"), (None, "b"), (None, "c")])
     repeated = text_frame(
@@ -111,7 +122,7 @@ def test_check_references_names_a_repeated_key_and_ignores_null_keys(
     ] + [transforms.prepare_reference(bad_key, PLANES, ["tailnum"], {"tailnum": "int"})]
 
     # One call checks them all; each keeps its own findings, in order.
-    unique_checked, repeated_checked, bad_key_checked = check_references(prepared)
+    unique_checked, repeated_checked, bad_key_checked = check(prepared)
 
     assert unique_checked == ReferenceCheck(rows=3, problem=None, duplicate=None)
     assert repeated_checked == ReferenceCheck(
@@ -122,18 +133,73 @@ def test_check_references_names_a_repeated_key_and_ignores_null_keys(
     assert "has key 'tailnum' = 'x1'" in bad_key_checked.problem
 
 
-def test_check_references_names_the_first_bad_key_in_read_order(spark: SparkSession) -> None:
+@CHECKS
+def test_check_references_names_the_first_bad_key_in_read_order(
+    spark: SparkSession, check: Callable[[list[PreparedReference]], list[ReferenceCheck]]
+) -> None:
     reference = text_frame(
         spark, ["tailnum", "year"], [("7", "a"), ("x1", "b"), ("8", "c"), ("x2", "d")]
     ).coalesce(1)
     prepared = transforms.prepare_reference(reference, PLANES, ["tailnum"], {"tailnum": "int"})
 
-    [checked] = check_references([prepared])
+    [checked] = check([prepared])
 
     assert checked.rows == 4
     assert checked.duplicate is None
     assert checked.problem is not None
     assert "has key 'tailnum' = 'x1'" in checked.problem
+
+
+@CHECKS
+def test_check_references_finds_keys_equal_after_conversion_and_a_malformed_row(
+    spark: SparkSession, check: Callable[[list[PreparedReference]], list[ReferenceCheck]]
+) -> None:
+    routes = JoinSpec(
+        name="routes", format="csv", on=(("origin", "from"), ("flight", "number")), how="left"
+    )
+    # "7" and "07" are the same int key; the malformed row has no key at all.
+    reference = spark.createDataFrame(
+        [("JFK", "7", None), ("JFK", "07", None), ("JFK", "8", None), (None, None, "JFK;7")],
+        transforms.text_schema(["from", "number"]),
+    ).coalesce(1)
+    prepared = transforms.prepare_reference(
+        reference, routes, ["origin", "flight"], {"origin": "string", "flight": "int"}
+    )
+
+    [checked] = check([prepared])
+
+    assert checked.rows == 4
+    assert checked.duplicate == {"from": "JFK", "number": 7, "rows": 2}
+    assert checked.problem is not None
+    assert "has a malformed row: 'JFK;7'" in checked.problem
+
+
+def test_small_references_are_checked_on_the_driver_and_large_ones_by_spark(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = text_frame(spark, ["faa", "name"], [("JFK", "a"), ("LAX", "b")])
+    prepared = transforms.prepare_reference(frame, AIRPORTS, ["dest"], {"dest": "string"})
+    counted = readers.Source(frame, Background.ready([FileCount("f", 2)], 0.0), "csv", "it")
+    reference = references.Reference("f", 10, counted, prepared, broadcast=True)
+    used: list[str] = []
+
+    def spy(name: str) -> Callable[[list[PreparedReference]], list[ReferenceCheck]]:
+        real = getattr(references, name)
+
+        def check(found: list[PreparedReference]) -> list[ReferenceCheck]:
+            used.append(name)
+            return real(found)  # type: ignore[no-any-return]
+
+        return check
+
+    for name in ("check_on_driver", "check_references"):
+        monkeypatch.setattr(references, name, spy(name))
+
+    assert references.checked([reference]) == [ReferenceCheck(rows=2, problem=None, duplicate=None)]
+    monkeypatch.setattr(references, "DRIVER_ROWS", 1)
+    references.checked([reference])
+
+    assert used == ["check_on_driver", "check_references"]
 
 
 def test_reference_keys_are_cast_to_the_data_key_type(spark: SparkSession) -> None:
