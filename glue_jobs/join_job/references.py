@@ -31,8 +31,9 @@ from join_job.transforms import PreparedReference, any_of, reference_key_names
 CHECK_POOL = "reference-checks"
 MEGABYTE = 1024 * 1024
 # References of at most this many rows in all (their independent count) are checked on the
-# driver: at 1e6 batch rows, the aggregation's seven stages beside the input pass cost 1.1-1.6 s
-# of the run (bench/RESULTS.md, round 4); collecting this many short rows takes well under 1 s.
+# driver: one scan instead of the aggregation's seven stages took a 1e5-row run from 10.3 s to
+# 9.1 s (bench/RESULTS.md, round 4). The bound keeps what comes back to the driver small: a
+# key and, for a bad row, its problem per row.
 DRIVER_ROWS = 200_000
 
 
