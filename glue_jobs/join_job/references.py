@@ -212,18 +212,16 @@ def check_on_driver(prepared: Sequence[PreparedReference]) -> list[ReferenceChec
             problems[index] = problem
     checks = []
     for index, item in enumerate(prepared):
-        duplicate: dict[str, object] | None = None
-        for key, most in keys_seen[index].most_common(1):
-            if most > 1:
-                values = list(json.loads(key).values())
-                duplicate = {right: values[at] for at, (_, right) in enumerate(item.join.on)}
-                duplicate["rows"] = most
+        common = keys_seen[index].most_common(1)
+        key, most = common[0] if common else ("{}", 0)
         found = problems[index]
         checks.append(
-            ReferenceCheck(
+            _found(
+                item.join,
                 rows=rows[index],
-                problem=None if found is None else _describe_problem(item.join, json.loads(found)),
-                duplicate=duplicate,
+                problem=None if found is None else json.loads(found),
+                key=list(json.loads(key).values()),
+                most=most,
             )
         )
     return checks
@@ -258,28 +256,47 @@ def _aggregate(prepared: PreparedReference) -> DataFrame:
 
 
 def _read(join: JoinSpec, found: Row) -> ReferenceCheck:
-    duplicate: dict[str, object] | None = None
-    if found["most"] is not None and found["most"] > 1:
-        duplicate = {right: found["key"][index] for index, (_, right) in enumerate(join.on)}
-        duplicate["rows"] = int(found["most"])
-    return ReferenceCheck(
+    problem = found["problem"]
+    return _found(
+        join,
         rows=int(found["rows"] or 0),
-        problem=None if found["problem"] is None else _describe_problem(join, found["problem"]),
+        problem=None if problem is None else problem.asDict(),
+        key=found["key"],
+        most=int(found["most"] or 0),
+    )
+
+
+def _found(
+    join: JoinSpec,
+    *,
+    rows: int,
+    problem: dict[str, object] | None,
+    key: Sequence[object] | None,
+    most: int,
+) -> ReferenceCheck:
+    """A reference's check from what either path found: ``key`` holds the most repeated key's
+    values in join order, ``most`` its rows."""
+    duplicate: dict[str, object] | None = None
+    if key is not None and most > 1:
+        duplicate = {right: key[index] for index, (_, right) in enumerate(join.on)}
+        duplicate["rows"] = most
+    return ReferenceCheck(
+        rows=rows,
+        problem=None if problem is None else _describe_problem(join, problem),
         duplicate=duplicate,
     )
 
 
-def _describe_problem(join: JoinSpec, row: Row | dict[str, object]) -> str:
-    # A Row from the aggregation, or the problem's JSON (which leaves out null fields).
-    found = row.asDict() if isinstance(row, Row) else row
-    where = found.get("__file")
-    corrupt = found.get("__corrupt")
+def _describe_problem(join: JoinSpec, problem: dict[str, object]) -> str:
+    # The problem's fields; the driver path's JSON leaves out those that are null.
+    where = problem.get("__file")
+    corrupt = problem.get("__corrupt")
     if corrupt is not None:
         return f"file {where} has a malformed row: {str(corrupt)[:200]!r}"
-    index = int(str(found["__bad_key"]))
+    index = int(str(problem["__bad_key"]))
     left, right = join.on[index]
     return (
-        f"file {where} has key {right!r} = {found.get(f'__source_key_{index}')!r}, which is "
+        f"file {where} has key {right!r} = {problem.get(f'__source_key_{index}')!r}, which is "
         f"not an exact value of the batch key {left!r}'s type"
     )
 
