@@ -69,10 +69,11 @@ def _from_text(text: Column, sql: str, target_type: str) -> Column:
         return text
     checked = _checked_from_text(text, sql, target_type)
     if target_type not in _INTEGRAL + _FLOATING:
-        # Dates and timestamps: formatting the value to compare it with its text cost more than
-        # the pattern check (bench/RESULTS.md, round 4: a date column over 3M rows 3.01 s against
+        # Booleans, decimals, dates and timestamps take the pattern check alone. For dates and
+        # timestamps, formatting the value to compare it with its text cost more than the
+        # pattern check (bench/RESULTS.md, round 4: a date column over 3M rows 3.01 s against
         # 2.86 s; R's "2013-01-01T10:00:00Z", which never matches Spark's own text, 2.8 s
-        # against 2.1 s), so the pattern check is the only one.
+        # against 2.1 s).
         return checked
     # The usual number is written as Spark itself writes the type ("42", "-9.2"): such text
     # converts exactly, and comparing it with the value's own text is cheaper than the pattern
