@@ -9,11 +9,23 @@ moves output data (see ``commit``).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import SparkSession
+
+_GLOB_CHARACTERS = re.compile(r"([{}\[\]*?\\])")
+
+
+def literal_paths(uris: Sequence[str]) -> list[str]:
+    """``uris`` as Spark's file readers take them literally. The readers expand Hadoop glob
+    patterns in every path, so ``data[1].csv`` or ``x{1}.csv`` would not be found (or ``*.csv``
+    would match other files): each pattern character is escaped with a backslash.
+    """
+    return [_GLOB_CHARACTERS.sub(r"\\\1", uri) for uri in uris]
 
 
 @dataclass(frozen=True)

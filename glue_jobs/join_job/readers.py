@@ -34,7 +34,7 @@ from pyspark.sql import types as st
 from join_job import record_count
 from join_job.background import Background
 from join_job.errors import InputCountMismatchError, JobInputError
-from join_job.filesystem import DataFile, HadoopFileSystem
+from join_job.filesystem import DataFile, HadoopFileSystem, literal_paths
 from join_job.json_records import records
 from join_job.parquet_footers import footer_schema
 from join_job.pipeline_config import InputSpec, is_reserved_column
@@ -225,7 +225,7 @@ def _read_csv(
         .option("encoding", spec.java_encoding)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
-        .csv(list(uris))
+        .csv(literal_paths(uris))
     )
 
 
@@ -269,7 +269,7 @@ def _csv_header(spark: SparkSession, uri: str, spec: InputSpec) -> list[str]:
     head = HadoopFileSystem(spark).read_bytes(uri, _HEADER_BYTES, decompress=True)
     first = re.split(rb"\r\n|\r|\n", head, maxsplit=1)
     if len(first) == 1 and len(head) == _HEADER_BYTES:
-        row = spark.read.text(uri).select(sf.col("value").cast("binary")).first()
+        row = spark.read.text(literal_paths([uri])).select(sf.col("value").cast("binary")).first()
         first = [b"" if row is None else bytes(row[0])]
     if not first[0].strip():
         raise JobInputError(f"the CSV file {uri} has no header line")
@@ -316,7 +316,7 @@ def _read_parquet(
                 )
     # The schema merged from the footers already: given to the reader, Spark skips its own
     # schema-merging job (a column missing from a file still reads as null).
-    return spark.read.schema(st.StructType(fields)).parquet(*uris)
+    return spark.read.schema(st.StructType(fields)).parquet(*literal_paths(uris))
 
 
 def _json_columns(
@@ -343,8 +343,8 @@ def _read_json(
     record_count.ship_to_workers()
     lowered = [name.lower() for name in columns]
     encoding = spec.encoding
-    files = spark.read.format("binaryFile").load(list(uris)).select("path", "content")
-    rows = files.rdd.flatMap(lambda row: _json_rows(row[0], row[1], encoding, lowered))
+    files = record_count.file_contents(spark, uris)
+    rows = files.flatMap(lambda pair: _json_rows(pair[0], pair[1], encoding, lowered))
     schema = text_schema(columns).add(st.StructField(SOURCE_FILE, st.StringType(), False))
     return spark.createDataFrame(rows, schema)
 

@@ -22,7 +22,7 @@ from join_job import commit, datasets, readers, record_count, references, transf
 from join_job.background import Background
 from join_job.catalog import CatalogTable
 from join_job.errors import JobInputError, RowCountMismatchError
-from join_job.filesystem import DataFile, HadoopFileSystem, join_uri
+from join_job.filesystem import DataFile, HadoopFileSystem, join_uri, literal_paths
 from join_job.layout import RunLayout, check_batch_id
 from join_job.pipeline_config import JoinSpec, PipelineConfig
 
@@ -229,7 +229,7 @@ def _check_input(fs: HadoopFileSystem, input_path: str) -> list[DataFile]:
 
 def _rows_by_reason(spark: SparkSession, staged_quarantine: str) -> dict[str, int]:
     """Quarantined rows per reason, read back from what was written."""
-    quarantine = spark.read.parquet(staged_quarantine)
+    quarantine = spark.read.parquet(*literal_paths([staged_quarantine]))
     return {
         str(row[transforms.REJECT_REASON]): int(row["rows"])
         for row in transforms.rows_by_reason(quarantine).collect()
