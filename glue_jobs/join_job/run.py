@@ -10,7 +10,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +28,8 @@ from join_job.pipeline_config import JoinSpec, PipelineConfig
 
 LOG = logging.getLogger("join_job")
 MEGABYTE = 1024 * 1024
+# What opening a file is worth in bytes read, as Spark weighs files into tasks (its default).
+OPEN_COST_BYTES = 4 * MEGABYTE
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def run_batch(
     committing = commit.Commit(fs, run.layout, table=_catalog_table(run, glue_client))
 
     input_files = _check_input(fs, run.input_path)
-    _tune(spark, config, sum(item.size for item in input_files))
+    _tune(spark, config, input_files)
     source = datasets.read_batch(spark, input_files, config.input, f"the batch at {run.input_path}")
     running: list[Background[Any]] = [source.counting]
     try:
@@ -254,14 +256,21 @@ def _write_input_pass(results: DataFrame, uri: str, input_path: str) -> None:
         raise readers.clear_read_error(error, f"the batch at {input_path}") from None
 
 
-def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None:
+def _tune(spark: SparkSession, config: PipelineConfig, input_files: Sequence[DataFile]) -> None:
     """Size Spark to the batch (split size, shuffle partitions, broadcast threshold, AQE on) and
     keep wide schemas plannable and compiled (constraint propagation off, huge-method limit)."""
     target = config.tuning.target_partition_mb * MEGABYTE
     parallelism = spark.sparkContext.defaultParallelism
+    input_bytes = sum(item.size for item in input_files)
     # Enough partitions to keep every core busy, no more than one per target size beyond that;
     # AQE coalesces what turns out small.
     partitions = max(parallelism, math.ceil(input_bytes / target))
+    # Spark weighs each file as OPEN_COST_BYTES more than its size (opening one costs about as
+    # much as reading that much) and packs files into a task only up to the split size. Sized
+    # on the bytes alone, splits were smaller than one file's weight whenever a batch is many
+    # small files (Kinesis Data Firehose writes one per buffer interval): every file got a task
+    # of its own and the output a file of its own (400 CSV files of 23 KB: 400 tasks; RESULTS.md).
+    input_bytes += len(input_files) * OPEN_COST_BYTES
     if config.input.format == "parquet":
         # Input splits: at most the target size, and a whole number of waves over the cores, so
         # the last wave does not leave cores idle (5 splits on 2 cores take 3 waves; 6 smaller
@@ -279,6 +288,8 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_bytes: int) -> None
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
         "spark.sql.shuffle.partitions": str(partitions),
         "spark.sql.files.maxPartitionBytes": str(split_bytes),
+        "spark.sql.files.openCostInBytes": str(OPEN_COST_BYTES),
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(parallelism * 4),
         "spark.sql.autoBroadcastJoinThreshold": str(
             config.tuning.broadcast_threshold_mb * MEGABYTE or -1
         ),

@@ -229,7 +229,7 @@ def test_a_large_plain_file_is_split_between_tasks_with_the_same_rows(
     # As _tune sizes splits for a batch; small here so that this file makes several.
     monkeypatch.setattr(
         "join_job.run._tune",
-        lambda spark, config, size: spark.conf.set(
+        lambda spark, config, files: spark.conf.set(
             "spark.sql.files.maxPartitionBytes", str(64 * 1024)
         ),
     )
@@ -267,3 +267,15 @@ def test_quoted_files_are_read_whole_beside_split_plain_ones(
     ]
     [quarantine] = (tmp_path / "curated" / "_quarantine" / "corpus" / "batch_id=b").iterdir()
     assert [row["raw_record"] for row in rows(spark, quarantine)] == ["6"]
+
+
+def test_many_small_files_share_tasks_and_output_files(tmp_path: Path, spark: SparkSession) -> None:
+    """A batch as Kinesis Data Firehose leaves it, many small files, is read in a few tasks (one
+    output file each), not in one task and one output file per input file."""
+    files = [text(f"part-{index:03d}.csv", f"id,name\n{index},n{index}\n") for index in range(40)]
+
+    run_case(Case("many_small_files", several(*files), ID_NAME), tmp_path, spark)
+
+    [run] = (tmp_path / "curated" / "corpus" / "batch_id=b").iterdir()
+    assert sorted(row["id"] for row in rows(spark, run)) == list(range(40))
+    assert len(list(run.glob("part-*.parquet"))) <= 4 * spark.sparkContext.defaultParallelism
