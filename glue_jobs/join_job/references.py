@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as sf
 
 from join_job import datasets, readers, transforms
@@ -186,17 +186,10 @@ def check_on_driver(prepared: Sequence[PreparedReference]) -> list[ReferenceChec
     combined: DataFrame | None = None
     for index, item in enumerate(prepared):
         keys = reference_key_names(item.join)
-        problem = sf.to_json(
-            sf.struct("__corrupt", "__bad_key", *_source_keys(item.join), "__file")
-        )
         row = item.checks.select(
             sf.lit(index).alias("reference"),
-            sf.when(
-                ~any_of(sf.col(key).isNull() for key in keys), sf.to_json(sf.struct(*keys))
-            ).alias("key"),
-            sf.when(
-                sf.col("__corrupt").isNotNull() | sf.col("__bad_key").isNotNull(), problem
-            ).alias("problem"),
+            sf.when(_whole_key(keys), sf.to_json(sf.struct(*keys))).alias("key"),
+            sf.when(_has_problem(), sf.to_json(_problem(item.join))).alias("problem"),
         )
         combined = row if combined is None else combined.union(row)
     assert combined is not None
@@ -232,11 +225,8 @@ def _aggregate(prepared: PreparedReference) -> DataFrame:
     repeated key)."""
     join = prepared.join
     keys = reference_key_names(join)
-    problem_order = sf.when(
-        sf.col("__corrupt").isNotNull() | sf.col("__bad_key").isNotNull(),
-        sf.monotonically_increasing_id(),
-    )
-    problem = sf.struct("__corrupt", "__bad_key", *_source_keys(join), "__file")
+    problem_order = sf.when(_has_problem(), sf.monotonically_increasing_id())
+    problem = _problem(join)
     per_key = (
         prepared.checks.select(*keys, problem.alias("__problem"), problem_order.alias("__order"))
         .groupBy(*keys)
@@ -246,7 +236,7 @@ def _aggregate(prepared: PreparedReference) -> DataFrame:
             sf.min("__order").alias("__order"),
         )
     )
-    key_rows = sf.when(~any_of(sf.col(key).isNull() for key in keys), sf.col("__rows"))
+    key_rows = sf.when(_whole_key(keys), sf.col("__rows"))
     return per_key.agg(
         sf.sum("__rows").alias("rows"),
         sf.min_by("__problem", "__order").alias("problem"),
@@ -299,6 +289,21 @@ def _describe_problem(join: JoinSpec, problem: dict[str, object]) -> str:
         f"file {where} has key {right!r} = {problem.get(f'__source_key_{index}')!r}, which is "
         f"not an exact value of the batch key {left!r}'s type"
     )
+
+
+def _has_problem() -> Column:
+    """Whether a reference row is malformed or has a key that does not convert."""
+    return sf.col("__corrupt").isNotNull() | sf.col("__bad_key").isNotNull()
+
+
+def _problem(join: JoinSpec) -> Column:
+    """A reference row's problem as both check paths report it (see :func:`_describe_problem`)."""
+    return sf.struct("__corrupt", "__bad_key", *_source_keys(join), "__file")
+
+
+def _whole_key(keys: Sequence[str]) -> Column:
+    """Whether none of a row's key columns is null (a row with a null key is not a key)."""
+    return ~any_of(sf.col(key).isNull() for key in keys)
 
 
 def _source_keys(join: JoinSpec) -> list[str]:
