@@ -31,6 +31,7 @@ _DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
 _COMPLEX = ("struct<", "array<", "map<")
 
 _INTEGER_TEXT = r"^\s*[+-]?\d+(\.0*)?\s*$"
+_ZERO_FRACTION = r"\.0*$"
 _DECIMAL_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$"
 _FLOAT_TEXT = r"(?i)^\s*[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity|nan)\s*$"
 _INFINITY_TEXT = r"(?i)^\s*[+-]?(inf|infinity)\s*$"
@@ -45,18 +46,29 @@ def strict_cast(column: str, source_type: str, target_type: str) -> Column:
     """Column ``column`` (of Spark SQL type ``source_type``) as ``target_type``, or null if not
     exact. A null value gives null too; callers tell the two apart with ``isNotNull()``.
     """
-    value = sf.col(quoted(column))
+    return sf.expr(strict_cast_sql(column, source_type, target_type))
+
+
+def strict_cast_sql(column: str, source_type: str, target_type: str) -> str:
+    """:func:`strict_cast` as SQL text.
+
+    Built as text so that a wide schema's conversions reach the JVM in one call
+    (``selectExpr``): built from ``Column`` objects they took a Py4J round trip per function,
+    about 200 for ten columns, 0.4-0.8 s of the job's start while the count holds the cores
+    (bench/RESULTS.md round 6).
+    """
+    value = quoted(column)
     if source_type == target_type:
         return value
     if source_type.startswith(_COMPLEX) and target_type == "string":
         # A nested JSON or Parquet value under a string column: its JSON text, not Spark's
         # "{1, a}" rendering.
-        return sf.to_json(value)
+        return f"to_json({value})"
     if source_type != "string":
-        converted = _try_cast(quoted(column), target_type)
-        back = sf.expr(_try_cast_sql(_try_cast_sql(quoted(column), target_type), source_type))
-        return sf.when(back.eqNullSafe(value), converted)
-    return _from_text(value, quoted(column), target_type)
+        converted = _try_cast(value, target_type)
+        back = _try_cast(converted, source_type)
+        return f"CASE WHEN ({back}) <=> {value} THEN {converted} END"
+    return _from_text(value, target_type)
 
 
 def quoted(name: str) -> str:
@@ -64,10 +76,15 @@ def quoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _from_text(text: Column, sql: str, target_type: str) -> Column:
+def literal(text: str) -> str:
+    """``text`` as a SQL string literal (Spark unescapes backslashes in literals)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _from_text(text: str, target_type: str) -> str:
     if target_type == "string":
         return text
-    checked = _checked_from_text(text, sql, target_type)
+    checked = _checked_from_text(text, target_type)
     if target_type not in _INTEGRAL + _FLOATING:
         # Booleans, decimals, dates and timestamps take the pattern check alone. For dates and
         # timestamps, formatting the value to compare it with its text cost more than the
@@ -79,44 +96,48 @@ def _from_text(text: Column, sql: str, target_type: str) -> Column:
     # converts exactly, and comparing it with the value's own text is cheaper than the pattern
     # checks, which then run only for the other spellings (bench/RESULTS.md: bigint over 3M rows
     # 2.5 s against 3.1 s).
-    value = _try_cast(sql, target_type)
-    canonical = value.cast("string") == text
+    value = _try_cast(text, target_type)
+    canonical = f"(CAST({value} AS STRING) = {text})"
     if target_type in _FLOATING:
         # An integral number in a floating column ("2317"): the value's text is "2317.0".
-        whole = (sf.abs(value) < sf.lit(1e15)) & (value == sf.floor(value))
-        canonical = canonical | (whole & (value.cast("bigint").cast("string") == text))
-    return sf.when(canonical, value).otherwise(checked)
+        whole = f"(abs({value}) < 1.0E15D AND {value} = floor({value}))"
+        integral_text = f"CAST(CAST({value} AS BIGINT) AS STRING) = {text}"
+        canonical = f"({canonical} OR ({whole} AND {integral_text}))"
+    return f"CASE WHEN {canonical} THEN {value} ELSE {checked} END"
 
 
-def _checked_from_text(text: Column, sql: str, target_type: str) -> Column:
+def _checked_from_text(text: str, target_type: str) -> str:
     if target_type in _INTEGRAL:
-        digits = rf"regexp_replace(trim({sql}), '\\.0*$', '')"
-        return sf.when(text.rlike(_INTEGER_TEXT), _try_cast(digits, target_type))
+        digits = f"regexp_replace(trim({text}), {literal(_ZERO_FRACTION)}, '')"
+        converted = _try_cast(digits, target_type)
+        return f"CASE WHEN {_matches(text, _INTEGER_TEXT)} THEN {converted} END"
     if target_type in _FLOATING:
-        number = _try_cast(sql, target_type)
-        overflow = ~sf.isnan(number) & (sf.abs(number) == sf.lit(float("inf")))
-        underflow = (number == sf.lit(0.0)) & text.rlike(_NONZERO_MANTISSA)
-        invented = (overflow & ~text.rlike(_INFINITY_TEXT)) | underflow
-        return sf.when(text.rlike(_FLOAT_TEXT) & ~invented, number)
+        number = _try_cast(text, target_type)
+        overflow = f"(NOT isnan({number}) AND abs({number}) = CAST('Infinity' AS DOUBLE))"
+        underflow = f"({number} = 0.0D AND {_matches(text, _NONZERO_MANTISSA)})"
+        invented = f"(({overflow} AND NOT {_matches(text, _INFINITY_TEXT)}) OR {underflow})"
+        return f"CASE WHEN {_matches(text, _FLOAT_TEXT)} AND NOT {invented} THEN {number} END"
     decimal = _DECIMAL.match(target_type)
     if decimal is not None:
         scale = int(decimal.group(2))
         # A non-zero digit after the first ``scale`` fractional digits would be rounded away.
-        rounded = text.rlike(rf"\.\d{{{scale}}}\d*[1-9]")
-        return sf.when(text.rlike(_DECIMAL_TEXT) & ~rounded, _try_cast(sql, target_type))
+        rounded = _matches(text, rf"\.\d{{{scale}}}\d*[1-9]")
+        converted = _try_cast(text, target_type)
+        return f"CASE WHEN {_matches(text, _DECIMAL_TEXT)} AND NOT {rounded} THEN {converted} END"
     if target_type == "date":
-        return sf.when(text.rlike(_DATE_TEXT), _try_cast(sql, target_type))
+        return f"CASE WHEN {_matches(text, _DATE_TEXT)} THEN {_try_cast(text, target_type)} END"
     if target_type == "timestamp":
-        return sf.when(text.rlike(_TIMESTAMP_TEXT), _try_cast(sql, target_type))
+        pattern = _matches(text, _TIMESTAMP_TEXT)
+        return f"CASE WHEN {pattern} THEN {_try_cast(text, target_type)} END"
     # boolean: Spark's accepted spellings (true/false, t/f, yes/no, y/n, 1/0) are all exact.
-    return _try_cast(sql, target_type)
+    return _try_cast(text, target_type)
 
 
-def _try_cast(sql: str, type_name: str) -> Column:
-    return sf.expr(_try_cast_sql(sql, type_name))
+def _matches(text: str, pattern: str) -> str:
+    return f"({text} RLIKE {literal(pattern)})"
 
 
-def _try_cast_sql(sql: str, type_name: str) -> str:
+def _try_cast(sql: str, type_name: str) -> str:
     # try_cast gives null for a value that does not convert, whatever spark.sql.ansi.enabled
     # says (Column.try_cast only arrives with Spark 4, hence SQL text).
     return f"try_cast({sql} AS {type_name})"

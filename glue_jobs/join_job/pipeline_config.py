@@ -39,6 +39,7 @@ _SIMPLE_TYPES = (
     "date",
     "timestamp",
 )
+_SPARK_NAMES = {"integer": "int", "long": "bigint"}
 _DECIMAL_TYPE = re.compile(r"^decimal\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*\)$")
 # Spark's DecimalType: precision 1..38, scale 0..precision.
 MAX_DECIMAL_PRECISION = 38
@@ -313,7 +314,8 @@ def is_reserved_column(name: str) -> bool:
 def _spark_type(type_name: str, column: str) -> str:
     """``type_name`` if every value can be cast to it from text, else a PipelineConfigError."""
     if type_name in _SIMPLE_TYPES:
-        return type_name
+        # As Spark names the type (DataFrame.dtypes), which the parse's types are compared with.
+        return _SPARK_NAMES.get(type_name, type_name)
     decimal = _DECIMAL_TYPE.match(type_name)
     if decimal is None:
         raise PipelineConfigError(

@@ -8,9 +8,10 @@ checks on column names and the independent record count (:mod:`join_job.record_c
   Python's csv module write it), any one-character delimiter, a UTF-8 BOM skipped, CRLF or LF,
   quoted fields may hold line breaks. Every column is read as text; a row with the wrong number
   of fields keeps its raw text in the corrupt-record column. Files are read whole by one task
-  each (``multiLine``), which is what lets a record span lines; a batch of fewer files than
-  twice the cores is counted first, and its files without a double quote (no record can span
-  lines) are split between tasks, so one large export does not keep a single core busy.
+  each (``multiLine``), which is what lets a record span lines; in a batch of fewer files than
+  twice the cores, the large files the count found without a double quote (no record can span
+  lines) are then read again split between tasks (:meth:`Source.split_frame`), so one large
+  export does not keep a single core busy.
 - JSON: JSON lines, concatenated objects (Kinesis Data Firehose) and a top-level array, split
   into records by :mod:`join_job.json_records` in Spark's Python workers; every field is kept
   (fields no schema names become extra text columns).
@@ -22,9 +23,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -58,6 +60,16 @@ class Source:
     counting: Background[list[record_count.FileCount]]
     data_format: str
     what: str
+    splitting: Callable[[], DataFrame | None] | None = None
+
+    def split_frame(self) -> DataFrame | None:
+        """The same files with those that hold no double quote split between tasks, or None
+        when that would not change the read (many files, small ones, every one quoted).
+
+        It waits for the count, which is what tells plain files from quoted ones: call it as
+        late as possible (the job does, after reading the references).
+        """
+        return None if self.splitting is None else self.splitting()
 
     @property
     def counts(self) -> list[record_count.FileCount]:
@@ -103,16 +115,17 @@ def read_source(
         counted = Background.ready(counts, started)
         return Source(_read_parquet(spark, uris, what, required_columns), counted, "parquet", what)
     if spec.format == "csv":
-        if count_in_background and not _worth_splitting(spark, files):
-            counting = Background.start(
-                spark, COUNT_POOL, lambda: record_count.count_text_files(spark, files, spec)
-            )
-            return Source(_read_csv(spark, uris, spec, what), counting, "csv", what)
-        counts = _closed_quotes(record_count.count_text_files(spark, files, spec), what)
-        counted = Background.ready(counts, started)
-        if count_in_background:
-            return Source(_read_csv_split(spark, files, counts, spec, what), counted, "csv", what)
-        return Source(_read_csv(spark, uris, spec, what), counted, "csv", what)
+        if not count_in_background:
+            counts = _closed_quotes(record_count.count_text_files(spark, files, spec), what)
+            counted = Background.ready(counts, started)
+            return Source(_read_csv(spark, uris, spec, what), counted, "csv", what)
+        counting = Background.start(
+            spark, COUNT_POOL, lambda: record_count.count_text_files(spark, files, spec)
+        )
+        splitting = None
+        if worth_splitting(spark, files):
+            splitting = functools.partial(_split_once_counted, spark, files, counting, spec, what)
+        return Source(_read_csv(spark, uris, spec, what), counting, "csv", what, splitting)
     # JSON: counted first, because the count also finds the field names the read needs.
     counts = _closed_quotes(record_count.count_text_files(spark, files, spec), what)
     columns = _json_columns(counts, schema_columns, what)
@@ -229,13 +242,23 @@ def _read_csv(
     )
 
 
-def _worth_splitting(spark: SparkSession, files: Sequence[DataFile]) -> bool:
-    """Whether a batch is so few and large files that reading each whole would leave cores
-    idle (one 50 MB export: one task on one core). It is then counted before it is read, and
-    its files without a quote are split between tasks (:func:`_read_csv_split`).
+def worth_splitting(spark: SparkSession, files: Sequence[DataFile]) -> bool:
+    """Whether a CSV batch is so few and large files that reading each whole would leave cores
+    idle (one 50 MB export: one task on one core); its files without a quote are then split
+    between tasks for the input pass (:meth:`Source.split_frame`).
     """
     cores = spark.sparkContext.defaultParallelism
     return len(files) < 2 * cores and max(item.size for item in files) >= _SPLIT_FROM_BYTES
+
+
+def _split_once_counted(
+    spark: SparkSession,
+    files: Sequence[DataFile],
+    counting: Background[list[record_count.FileCount]],
+    spec: InputSpec,
+    what: str,
+) -> DataFrame | None:
+    return _read_csv_split(spark, files, _closed_quotes(counting.result(), what), spec, what)
 
 
 def _read_csv_split(
@@ -244,9 +267,9 @@ def _read_csv_split(
     counts: Sequence[record_count.FileCount],
     spec: InputSpec,
     what: str,
-) -> DataFrame:
+) -> DataFrame | None:
     """The CSV ``files``, those that may span records over lines read whole (as
-    :func:`_read_csv` does), the others split between tasks.
+    :func:`_read_csv` does), the others split between tasks; None if every file is quoted.
 
     A file with no double quote has no quoted field, so no record spans lines: read line by
     line, its splits give the same rows (a gzip file is one split all the same).
@@ -255,7 +278,7 @@ def _read_csv_split(
     plain = [item.uri for item in files if record_count.same_file(item.uri) not in quoted]
     whole = [item.uri for item in files if item.uri not in plain]
     if not plain:
-        return _read_csv(spark, whole, spec, what)
+        return None
     split = _read_csv(spark, plain, spec, what, multi_line=False)
     if not whole:
         return split
@@ -279,9 +302,10 @@ def _csv_header(spark: SparkSession, uri: str, spec: InputSpec) -> list[str]:
 
 # A header longer than this (thousands of columns) is read by a Spark job instead.
 _HEADER_BYTES = 1024 * 1024
-# A batch whose largest file is smaller is read whole however few its files are: splitting
-# saved less than counting first cost (a 53 MB file on 2 cores: 18.2 s split, 17.0 s whole).
-_SPLIT_FROM_BYTES = 256 * 1024 * 1024
+# A batch whose largest file is smaller is read whole however few its files are. The split
+# waits for the count, which by then has run beside the session's start and the reference reads
+# (bench/RESULTS.md round 6: a 53 MB file on 2 cores, pass 4.6 s whole, 3.9-4.3 s split).
+_SPLIT_FROM_BYTES = 32 * 1024 * 1024
 
 
 def _read_parquet(

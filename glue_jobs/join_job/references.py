@@ -56,17 +56,18 @@ def read_references(
     spark: SparkSession,
     fs: HadoopFileSystem,
     folders: Sequence[tuple[JoinSpec, str]],
-    parsed: DataFrame,
-    input_columns: Sequence[str],
+    batch_columns: Sequence[tuple[str, str]],
     broadcast_threshold_mb: int,
 ) -> list[Reference]:
-    """Each join's reference from its folder (``folders``: join and folder URI, in join order).
+    """Each join's reference from its folder (``folders``: join and folder URI, in join order),
+    its keys cast to the types of the batch's (``batch_columns``: the parsed batch's names and
+    types, :func:`join_job.transforms.batch_columns`).
 
     Fails fast, naming the join, when a folder is missing or empty or a key column is absent.
     """
     threshold = broadcast_threshold_mb * MEGABYTE
-    columns = list(input_columns)
-    types = dict(parsed.dtypes)
+    columns = [name for name, _ in batch_columns]
+    types = dict(batch_columns)
     references = []
     for join, uri in folders:
         if not fs.exists(uri):

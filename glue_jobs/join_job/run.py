@@ -104,19 +104,25 @@ def run_batch(
     try:
         if source.counting.finished and source.records == 0:
             raise JobInputError(f"the batch at {run.input_path} is empty: it holds no data rows")
-        parsed = transforms.parse_batch(source.frame, config.input.schema)
-        input_columns = [
-            name for name in parsed.columns if name not in (transforms.REJECT_REASON, "raw_record")
+        batch_columns = [
+            (column.name, column.type)
+            for column in transforms.batch_columns(source.frame.dtypes, config.input.schema)
         ]
+        input_columns = [name for name, _ in batch_columns]
         folders = [(join, run.reference_folder(join)) for join in config.joins]
         threshold = config.tuning.broadcast_threshold_mb
-        joined_with = references.read_references(
-            spark, fs, folders, parsed, input_columns, threshold
-        )
+        joined_with = references.read_references(spark, fs, folders, batch_columns, threshold)
         # Checked beside the input pass; nothing is committed before they pass (verify below).
         checks = references.start_checks(spark, joined_with)
         running.append(checks)
         _log_phase("references read", clock)
+        # Few large files: those the count (done by now, as a rule) found without a quote are
+        # read split between tasks, so the pass uses every core (readers.Source.split_frame).
+        # Hence the parse is planned only now, once the read is settled.
+        split = source.split_frame()
+        parsed = transforms.parse_batch(
+            source.frame if split is None else split, config.input.schema
+        )
     except Exception:
         _cancel(running)
         raise
@@ -271,10 +277,14 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_files: Sequence[Dat
     # small files (Kinesis Data Firehose writes one per buffer interval): every file got a task
     # of its own and the output a file of its own (400 CSV files of 23 KB: 400 tasks; RESULTS.md).
     input_bytes += len(input_files) * OPEN_COST_BYTES
-    if config.input.format == "parquet":
+    split_csv = config.input.format == "csv" and readers.worth_splitting(spark, input_files)
+    if config.input.format == "parquet" or split_csv:
         # Input splits: at most the target size, and a whole number of waves over the cores, so
         # the last wave does not leave cores idle (5 splits on 2 cores take 3 waves; 6 smaller
-        # ones too, but each is shorter).
+        # ones too, but each is shorter). Few large CSV files, whose plain ones the pass reads
+        # split (readers.Source.split_frame), too: as few splits as that, because each task has
+        # its own start and writer (a 53 MB file on 2 cores: 8 splits 5.1-5.4 s, 2 splits
+        # 3.9-4.3 s; bench/RESULTS.md round 6).
         waves = max(1, math.ceil(input_bytes / (parallelism * target)))
     else:
         # CSV and JSON files are read whole (one task per file; see readers): Spark packs

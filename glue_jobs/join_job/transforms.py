@@ -25,7 +25,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
-from join_job.casts import strict_cast
+from join_job.casts import literal, quoted, strict_cast, strict_cast_sql
 from join_job.errors import JobInputError
 from join_job.pipeline_config import JoinSpec
 
@@ -52,82 +52,111 @@ def text_schema(columns: Sequence[str], *, corrupt_record: bool = True) -> st.St
     return st.StructType(fields)
 
 
+@dataclass(frozen=True)
+class BatchColumn:
+    """A batch column as read (``source``, ``source_type``) and as the parse outputs it."""
+
+    source: str
+    name: str
+    source_type: str
+    type: str
+
+
+def batch_columns(
+    raw_types: Sequence[tuple[str, str]], schema: Sequence[tuple[str, str]] | None
+) -> list[BatchColumn]:
+    """The data columns of a batch read with ``raw_types`` (name and Spark type pairs, as
+    ``DataFrame.dtypes``), as :func:`parse_batch` outputs them: the schema's spelling and type.
+
+    Known without planning the parse, so the references can be read before the batch's read
+    is settled (the job splits a large file between tasks once it is counted).
+    """
+    data_types = [
+        (name, kind)
+        for name, kind in raw_types
+        if name != CORRUPT_RECORD and not name.startswith("__")
+    ]
+    by_lower = {name.lower(): name for name, _ in data_types}
+    missing = [name for name, _ in schema or () if name.lower() not in by_lower]
+    if missing:
+        raise JobInputError(
+            f"the batch has no column {missing[0]!r} named in input.schema "
+            f"(its columns: {', '.join(by_lower.values())})"
+        )
+    # The schema's spelling and type for each batch column it names.
+    wanted = {by_lower[name.lower()]: (name, kind) for name, kind in schema or ()}
+    columns = []
+    for source, source_type in data_types:
+        name, kind = wanted.get(source, (source, source_type))
+        columns.append(BatchColumn(source, name, source_type, kind))
+    return columns
+
+
 def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> DataFrame:
     """Typed batch rows with ``reject_reason`` and ``raw_record`` (see module docstring).
 
     ``schema`` pairs column names with Spark SQL types; its names match the batch's columns
     ignoring case (the output uses the schema's spelling), and columns it does not name keep
-    their type. A row is rejected as ``malformed_row`` when the reader could not split it or a
-    text value holds U+FFFD (a byte the declared encoding could not decode), else as
-    ``schema_mismatch:<column>`` for the first value that does not convert exactly to its type
-    (:func:`join_job.casts.strict_cast`; a missing value is a null, not a mismatch).
+    their type (:func:`batch_columns`). A row is rejected as ``malformed_row`` when the reader
+    could not split it or a text value holds U+FFFD (a byte the declared encoding could not
+    decode), else as ``schema_mismatch:<column>`` for the first value that does not convert
+    exactly to its type (:func:`join_job.casts.strict_cast`; a missing value is a null, not a
+    mismatch).
     """
-    data_columns = [
-        name for name in raw.columns if name != CORRUPT_RECORD and not name.startswith("__")
-    ]
-    by_lower = {name.lower(): name for name in data_columns}
-    missing = [name for name, _ in schema or () if name.lower() not in by_lower]
-    if missing:
-        raise JobInputError(
-            f"the batch has no column {missing[0]!r} named in input.schema "
-            f"(its columns: {', '.join(data_columns)})"
-        )
-    # Output name (the schema's spelling) for each batch column.
-    renamed = {by_lower[name.lower()]: name for name, _ in schema or ()}
-    types = {by_lower[name.lower()]: type_name for name, type_name in schema or ()}
-    source_types = dict(raw.dtypes)
-    to_convert = [
-        name for name in data_columns if name in types and source_types[name] != types[name]
-    ]
+    columns = batch_columns(raw.dtypes, schema)
+    data_columns = [column.source for column in columns]
+    renamed = {column.source: column.name for column in columns}
+    types = {column.source: column.type for column in columns}
+    source_types = {column.source: column.source_type for column in columns}
+    to_convert = [column.source for column in columns if column.type != column.source_type]
     typed = {name: f"__typed_{index}" for index, name in enumerate(to_convert)}
     has_corrupt = CORRUPT_RECORD in raw.columns
     # Three projections, each value computed once: convert, then judge, then keep the evidence.
     # (Spark does not merge a projection into the next when that would repeat a conversion.)
-    converted = raw.select(
+    # Each is SQL text, one call into the JVM (casts.strict_cast_sql says why).
+    converted = raw.selectExpr(
         "*",
         *[
-            strict_cast(name, source_types[name], types[name]).alias(typed[name])
+            f"{strict_cast_sql(name, source_types[name], types[name])} AS {quoted(typed[name])}"
             for name in to_convert
         ],
     )
-    first_mismatch = sf.coalesce(
-        *[
-            sf.when(
-                sf.col(_quoted(name)).isNotNull() & sf.col(typed[name]).isNull(),
-                sf.lit(f"schema_mismatch:{renamed.get(name, name)}"),
-            )
-            for name in to_convert
-        ],
-        sf.lit(None).cast("string"),
-    )
-    malformed = sf.col(CORRUPT_RECORD).isNotNull() if has_corrupt else sf.lit(False)
+    mismatches = [
+        f"CASE WHEN {quoted(name)} IS NOT NULL AND {quoted(typed[name])} IS NULL "
+        f"THEN {literal('schema_mismatch:' + renamed.get(name, name))} END"
+        for name in to_convert
+    ]
+    first_mismatch = f"coalesce({', '.join([*mismatches, 'CAST(NULL AS STRING)'])})"
+    malformed = f"({quoted(CORRUPT_RECORD)} IS NOT NULL)" if has_corrupt else "false"
     text_columns = [name for name in data_columns if source_types[name] == "string"]
     if text_columns:
         # Spark's CSV reader decodes a byte the encoding does not map to U+FFFD; such a row is
         # not what the file says, so it is malformed rather than silently re-encoded.
-        undecodable = any_of(
-            sf.col(_quoted(name)).contains(REPLACEMENT_CHARACTER) for name in text_columns
+        undecodable = " OR ".join(
+            f"contains({quoted(name)}, {literal(REPLACEMENT_CHARACTER)})" for name in text_columns
         )
-        malformed = malformed | sf.coalesce(undecodable, sf.lit(False))
-    judged = converted.withColumn(
-        REJECT_REASON, sf.when(malformed, sf.lit(MALFORMED_ROW)).otherwise(first_mismatch)
+        malformed = f"({malformed} OR coalesce({undecodable}, false))"
+    judged = converted.selectExpr(
+        "*",
+        f"CASE WHEN {malformed} THEN {literal(MALFORMED_ROW)} ELSE {first_mismatch} END "
+        f"AS {quoted(REJECT_REASON)}",
     )
     # The raw line of a malformed row; the values as they arrived (JSON) for a mismatch, so a
     # fixed schema or value can replay the row.
-    original = sf.to_json(sf.struct(*[sf.col(_quoted(name)) for name in data_columns]))
-    raw_text = sf.col(CORRUPT_RECORD) if has_corrupt else sf.lit(None).cast("string")
-    raw_record = sf.when(malformed, sf.coalesce(raw_text, original)).when(
-        sf.col(REJECT_REASON).isNotNull(), original
+    fields = ", ".join(f"{literal(name)}, {quoted(name)}" for name in data_columns)
+    original = f"to_json(named_struct({fields}))"
+    raw_text = quoted(CORRUPT_RECORD) if has_corrupt else "CAST(NULL AS STRING)"
+    raw_record = (
+        f"CASE WHEN {malformed} THEN coalesce({raw_text}, {original}) "
+        f"WHEN {quoted(REJECT_REASON)} IS NOT NULL THEN {original} END"
     )
-    return judged.select(
+    return judged.selectExpr(
         *[
-            (sf.col(typed[name]) if name in typed else sf.col(_quoted(name))).alias(
-                renamed.get(name, name)
-            )
+            f"{quoted(typed.get(name, name))} AS {quoted(renamed.get(name, name))}"
             for name in data_columns
         ],
-        sf.col(REJECT_REASON).cast("string"),
-        raw_record.cast("string").alias(RAW_RECORD),
+        f"CAST({quoted(REJECT_REASON)} AS STRING) AS {quoted(REJECT_REASON)}",
+        f"CAST({raw_record} AS STRING) AS {quoted(RAW_RECORD)}",
     )
 
 
@@ -187,7 +216,7 @@ def prepare_reference(
         for index, ((left, _), right) in enumerate(zip(join.on, key_columns, strict=True))
     ]
     others = [
-        sf.col(_quoted(name)).alias(f"{join.prefix}{name}")
+        sf.col(quoted(name)).alias(f"{join.prefix}{name}")
         for name in columns
         if name not in key_columns
     ]
@@ -197,7 +226,7 @@ def prepare_reference(
         *others,
         sf.lit(True).alias(_MATCHED.format(name=join.name)),
         *[
-            sf.col(_quoted(name)).alias(f"__source_key_{index}")
+            sf.col(quoted(name)).alias(f"__source_key_{index}")
             for index, name in enumerate(key_columns)
         ],
         corrupt.cast("string").alias("__corrupt"),
@@ -231,7 +260,7 @@ def join_reference(data: DataFrame, prepared: PreparedReference, *, broadcast: b
     """
     reference = sf.broadcast(prepared.frame) if broadcast else prepared.frame
     condition = _and(
-        sf.col(_quoted(left)) == sf.col(_REFERENCE_KEY.format(name=prepared.join.name, index=index))
+        sf.col(quoted(left)) == sf.col(_REFERENCE_KEY.format(name=prepared.join.name, index=index))
         for index, (left, _) in enumerate(prepared.join.on)
     )
     joined = data.join(reference, on=condition, how="left")
@@ -248,7 +277,7 @@ def mark_join_rejections(data: DataFrame, joins: Sequence[JoinSpec]) -> DataFram
     for join in joins:
         if join.how != "inner":
             continue
-        null_key = any_of(sf.col(_quoted(left)).isNull() for left, _ in join.on)
+        null_key = any_of(sf.col(quoted(left)).isNull() for left, _ in join.on)
         matched = sf.col(_MATCHED.format(name=join.name)).isNotNull()
         reason = sf.coalesce(
             reason,
@@ -261,13 +290,13 @@ def mark_join_rejections(data: DataFrame, joins: Sequence[JoinSpec]) -> DataFram
 
 def output_rows(data: DataFrame, columns: Sequence[str]) -> DataFrame:
     """The accepted rows, with the output ``columns`` only."""
-    return data.where(sf.col(REJECT_REASON).isNull()).select(*[sf.col(_quoted(c)) for c in columns])
+    return data.where(sf.col(REJECT_REASON).isNull()).select(*[sf.col(quoted(c)) for c in columns])
 
 
 def quarantine_rows(data: DataFrame, input_columns: Sequence[str]) -> DataFrame:
     """The rejected rows as they came in, with ``reject_reason`` and ``raw_record``."""
     return data.where(sf.col(REJECT_REASON).isNotNull()).select(
-        *[sf.col(_quoted(c)) for c in input_columns], REJECT_REASON, RAW_RECORD
+        *[sf.col(quoted(c)) for c in input_columns], REJECT_REASON, RAW_RECORD
     )
 
 
@@ -301,10 +330,6 @@ def outcome_metrics(joins: Sequence[JoinSpec]) -> list[Column]:
 
 def _count_if(condition: Column) -> Column:
     return sf.sum(sf.when(condition, sf.lit(1)).otherwise(sf.lit(0)))
-
-
-def _quoted(name: str) -> str:
-    return f"`{name}`"
 
 
 def reference_key_names(join: JoinSpec) -> list[str]:

@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as sf
 
 from join_job import readers, references, transforms
 from join_job.background import Background
 from join_job.errors import JobInputError
-from join_job.pipeline_config import JoinSpec
+from join_job.pipeline_config import JoinSpec, parse_pipeline_config
 from join_job.record_count import FileCount
 from join_job.references import ReferenceCheck, check_on_driver, check_references
 from join_job.transforms import PreparedReference
@@ -73,6 +74,35 @@ def test_parse_batch_rejects_a_schema_naming_a_column_the_batch_lacks(
 ) -> None:
     with pytest.raises(JobInputError, match=r"no column 'arrival' named in input\.schema"):
         transforms.parse_batch(raw_batch(spark, []), (("arrival", "date"),))
+
+
+def test_batch_columns_are_what_the_parse_outputs_known_before_it_is_planned(
+    spark: SparkSession,
+) -> None:
+    """The references are read with the batch's parsed names and types before the parse is
+    planned (the job settles the batch's read first): both must agree, whatever spelling of a
+    type or a column name the config uses."""
+    schema = parse_pipeline_config(
+        {
+            "dataset": "d",
+            "input": {
+                "format": "csv",
+                "schema": {"ID": "integer", "delay": "long", "Dest": "string"},
+            },
+        }
+    ).input.schema
+    raw = raw_batch(spark, [("1", "JFK", "2", None)]).withColumn("__source_file", sf.lit("f"))
+
+    columns = transforms.batch_columns(raw.dtypes, schema)
+    parsed = transforms.parse_batch(raw, schema)
+
+    assert [(column.name, column.type) for column in columns] == [
+        ("ID", "int"),
+        ("Dest", "string"),
+        ("delay", "bigint"),
+    ]
+    assert [(column.name, column.type) for column in columns] == parsed.dtypes[:-2]
+    assert parsed.columns[-2:] == ["reject_reason", "raw_record"]
 
 
 def test_prepare_reference_prefixes_columns_and_drops_null_keys(spark: SparkSession) -> None:
