@@ -194,6 +194,19 @@ CASES = [
         [{"id": 1, "name": "a"}],
     ),
     Case(
+        # Spreadsheet headers hold anything: SQL quotes, dots, brackets, a backtick.
+        "header_names_with_sql_characters",
+        text("p.csv", 'id,price,"size (`in`)",it\'s,a.b,"x\\y"\n1,2.5,o\'k,c,d,e\n2,big,f,g,h,i\n'),
+        {"format": "csv", "schema": {"id": "int", "price": "double"}},
+        [{"id": 1, "price": 2.5, "size (`in`)": "o'k", "it's": "c", "a.b": "d", "x\\y": "e"}],
+        quarantine=[
+            (
+                "schema_mismatch:price",
+                '{"id":"2","price":"big","size (`in`)":"f","it\'s":"g","a.b":"h","x\\\\y":"i"}',
+            )
+        ],
+    ),
+    Case(
         "header_case_differs_from_schema",
         text("p.csv", "ID,Name\n1,a\n"),
         ID_NAME,
