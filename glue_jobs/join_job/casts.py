@@ -50,12 +50,10 @@ def strict_cast(column: str, source_type: str, target_type: str) -> Column:
 
 
 def strict_cast_sql(column: str, source_type: str, target_type: str) -> str:
-    """:func:`strict_cast` as SQL text.
-
-    Built as text so that a wide schema's conversions reach the JVM in one call
-    (``selectExpr``): built from ``Column`` objects they took a Py4J round trip per function,
-    about 200 for ten columns, 0.4-0.8 s of the job's start while the count holds the cores
-    (bench/RESULTS.md round 6).
+    """:func:`strict_cast` as SQL text, so that a projection of many conversions reaches the JVM
+    in one call (``selectExpr``) instead of a Py4J round trip per function (about 150 for ten
+    columns). Planning it is the JVM's own work, slow only while the JVM is cold
+    (bench/RESULTS.md, round 6).
     """
     value = quoted(column)
     if source_type == target_type:

@@ -9,9 +9,9 @@ checks on column names and the independent record count (:mod:`join_job.record_c
   quoted fields may hold line breaks. Every column is read as text; a row with the wrong number
   of fields keeps its raw text in the corrupt-record column. Files are read whole by one task
   each (``multiLine``), which is what lets a record span lines; in a batch of fewer files than
-  twice the cores, the large files the count found without a double quote (no record can span
-  lines) are then read again split between tasks (:meth:`Source.split_frame`), so one large
-  export does not keep a single core busy.
+  twice the cores, the large files the count finds without a double quote (no record can span
+  lines) are read split between tasks instead (:meth:`Source.split_frame`), so one large export
+  does not keep a single core busy.
 - JSON: JSON lines, concatenated objects (Kinesis Data Firehose) and a top-level array, split
   into records by :mod:`join_job.json_records` in Spark's Python workers; every field is kept
   (fields no schema names become extra text columns).
@@ -304,7 +304,7 @@ def _csv_header(spark: SparkSession, uri: str, spec: InputSpec) -> list[str]:
 _HEADER_BYTES = 1024 * 1024
 # A batch whose largest file is smaller is read whole however few its files are. The split
 # waits for the count, which by then has run beside the session's start and the reference reads
-# (bench/RESULTS.md round 6: a 53 MB file on 2 cores, pass 4.6 s whole, 3.9-4.3 s split).
+# (bench/RESULTS.md round 6: a 53 MB file on 2 cores, pass 4.9-5.3 s whole, 4.3-4.5 s split).
 _SPLIT_FROM_BYTES = 32 * 1024 * 1024
 
 
