@@ -9,9 +9,9 @@ checks on column names and the independent record count (:mod:`join_job.record_c
   quoted fields may hold line breaks. Every column is read as text; a row with the wrong number
   of fields keeps its raw text in the corrupt-record column. Files are read whole by one task
   each (``multiLine``), which is what lets a record span lines; in a batch of fewer files than
-  twice the cores, the large files the count finds without a double quote (no record can span
-  lines) are read split between tasks instead (:meth:`Source.split_frame`), so one large export
-  does not keep a single core busy.
+  twice the cores, the large files whose records the count finds each on one line (no quoted
+  field holds a line break) are read split between tasks instead (:meth:`Source.split_frame`),
+  so one large export does not keep a single core busy.
 - JSON: JSON lines, concatenated objects (Kinesis Data Firehose) and a top-level array, split
   into records by :mod:`join_job.json_records` in Spark's Python workers; every field is kept
   (fields no schema names become extra text columns).
@@ -63,11 +63,12 @@ class Source:
     splitting: Callable[[], DataFrame | None] | None = None
 
     def split_frame(self) -> DataFrame | None:
-        """The same files with those that hold no double quote split between tasks, or None
-        when that would not change the read (many files, small ones, every one quoted).
+        """The same files with those whose records each sit on one line split between tasks,
+        or None when that would not change the read (many files, small ones, records over
+        several lines in every one).
 
-        It waits for the count, which is what tells plain files from quoted ones: call it as
-        late as possible (the job does, after reading the references).
+        It waits for the count, which is what tells the files apart: call it as late as
+        possible (the job does, after reading the references).
         """
         return None if self.splitting is None else self.splitting()
 
@@ -244,8 +245,8 @@ def _read_csv(
 
 def worth_splitting(spark: SparkSession, files: Sequence[DataFile]) -> bool:
     """Whether a CSV batch is so few and large files that reading each whole would leave cores
-    idle (one 50 MB export: one task on one core); its files without a quote are then split
-    between tasks for the input pass (:meth:`Source.split_frame`).
+    idle (one 50 MB export: one task on one core); its files with one-line records are then
+    split between tasks for the input pass (:meth:`Source.split_frame`).
     """
     cores = spark.sparkContext.defaultParallelism
     return len(files) < 2 * cores and max(item.size for item in files) >= _SPLIT_FROM_BYTES
@@ -269,13 +270,14 @@ def _read_csv_split(
     what: str,
 ) -> DataFrame | None:
     """The CSV ``files``, those that may span records over lines read whole (as
-    :func:`_read_csv` does), the others split between tasks; None if every file is quoted.
+    :func:`_read_csv` does), the others split between tasks; None if every file may.
 
-    A file with no double quote has no quoted field, so no record spans lines: read line by
-    line, its splits give the same rows (a gzip file is one split all the same).
+    Read line by line, a file whose records each sit on one line gives the same rows, raw text
+    of malformed ones included (quoted fields, doubled quotes, CRLF: tests/glue_jobs), in splits
+    (a gzip file is one split all the same).
     """
-    quoted = {item.uri for item in counts if item.quoted}
-    plain = [item.uri for item in files if record_count.same_file(item.uri) not in quoted]
+    spanning = {item.uri for item in counts if item.spans_lines}
+    plain = [item.uri for item in files if record_count.same_file(item.uri) not in spanning]
     whole = [item.uri for item in files if item.uri not in plain]
     if not plain:
         return None

@@ -63,9 +63,10 @@ class FileCount:
     fields: tuple[str, ...] = ()
     # Two field names of one record that differ only in case, if the file has such a record.
     case_clash: tuple[str, str] | None = None
-    # Whether the file holds a double quote (or may: not looked at). A CSV file without one has
-    # no record that spans lines, so Spark may split it between tasks (readers).
-    quoted: bool = True
+    # Whether a record of the file may span lines (a quoted field holds a line break, or the
+    # file was not looked at that closely). A CSV file whose records each sit on one line reads
+    # the same split between tasks, line by line (readers).
+    spans_lines: bool = True
 
 
 def counts_on_driver(files: Sequence[DataFile]) -> bool:
@@ -126,7 +127,9 @@ def _count_csv_lines(spark: SparkSession, uris: Sequence[str], spec: InputSpec) 
     )
     counted = {same_file(str(row["file"])): row for row in per_file}
     counts = {
-        uri: FileCount(uri, max(0, int(row["lines"]) - 1), quoted=int(row["quotes"]) > 0)
+        # Lines with an even number of quotes: quoted fields may still span lines (a quote
+        # inside an unquoted field), so only a file without a quote counts as one-line records.
+        uri: FileCount(uri, max(0, int(row["lines"]) - 1), spans_lines=int(row["quotes"]) > 0)
         for uri, row in counted.items()
         if int(row["odd_quotes"]) == 0
     }
@@ -227,6 +230,12 @@ def csv_records(data: bytes, delimiter: bytes = b",") -> int:
             # Even parts lie outside quotes (a doubled quote toggles twice); each quoted run
             # becomes one byte.
             data = b"Q".join(parts[0::2])
+    return non_blank_lines(data)
+
+
+def non_blank_lines(data: bytes) -> int:
+    """Lines of ``data`` that hold anything, lines ending at LF, CRLF or CR (as Spark's line
+    reader ends them)."""
     if b"\r" not in data and b"\n\n" not in data:
         # The usual file: LF only, no blank lines. Count line breaks without splitting.
         breaks = data.count(b"\n")
@@ -242,7 +251,10 @@ def _count_file(
     uri = same_file(uri)
     if text_format == "csv":
         found = csv_records(data, delimiter.encode(encoding))
-        return FileCount(uri, found if found < 0 else max(0, found - 1), quoted=b'"' in data)
+        # Every record on a line of its own (no quoted field holds a line break) when there are
+        # as many records as lines: a quoted field over several lines makes more lines.
+        spans_lines = b'"' in data and found != non_blank_lines(data)
+        return FileCount(uri, found if found < 0 else max(0, found - 1), spans_lines=spans_lines)
     text = codecs.decode(data, encoding, errors="surrogateescape")
     text = text.removeprefix("\ufeff")
     names: dict[str, str] = {}

@@ -24,7 +24,8 @@ from join_job.errors import InputCountMismatchError, JobInputError
 from join_job.filesystem import DataFile
 from join_job.pipeline_config import parse_pipeline_config
 from join_job.run import MEGABYTE
-from tests.glue_jobs.test_corpus import ID_NAME, Case, rows, run_case, several, text
+from tests.glue_jobs import test_corpus
+from tests.glue_jobs.test_corpus import CASES, ID_NAME, Case, rows, run_case, several, text
 
 FILES: dict[str, bytes] = {
     "lf.csv": b"id,name\n1,a\n2,b\n",
@@ -298,6 +299,38 @@ def test_a_large_file_to_split_makes_one_wave_of_splits_over_the_cores(
 
     split = int(spark.conf.get("spark.sql.files.maxPartitionBytes"))
     assert math.ceil(size / split) == cores
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "csv_module_rfc4180_quotes",
+        "excel_cp1252_crlf",
+        "excel_utf8_with_bom_crlf",
+        "quote_inside_an_unquoted_field_is_literal",
+        "files_with_and_without_quoted_line_breaks",
+    ],
+)
+def test_exports_with_quoted_fields_on_one_line_are_split_with_the_same_outcome(
+    name: str,
+    tmp_path: Path,
+    spark: SparkSession,
+    split_reads: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Excel and pandas quote fields that hold a delimiter far more often than fields that hold
+    a line break: such files are split too, in pieces of a few bytes here, and give every row,
+    quarantine reason and raw record the corpus expects of a whole-file read."""
+    monkeypatch.setattr(
+        "join_job.run._tune",
+        lambda spark, config, files: spark.conf.set("spark.sql.files.maxPartitionBytes", "16"),
+    )
+    [case] = [case for case in CASES if case.name == name]
+
+    test_corpus.test_corpus_case_has_its_expected_outcome(case, tmp_path, spark)
+
+    [split] = split_reads
+    assert split is not None  # read split, not whole
 
 
 def test_quoted_files_are_read_whole_beside_split_plain_ones(

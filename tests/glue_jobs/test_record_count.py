@@ -7,7 +7,7 @@ import json
 import pytest
 
 from join_job.json_records import count_values, records
-from join_job.record_count import csv_records
+from join_job.record_count import _count_file, csv_records
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,23 @@ def test_csv_records_counts_line_breaks_outside_quoted_fields(data: bytes, expec
 
 def test_csv_records_uses_the_configured_delimiter() -> None:
     assert csv_records(b'a;b\r\n1;"x;\r\ny"\r\n', b";") == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "spans_lines"),
+    [
+        (b"id,name\n1,a\n", False),
+        (b'id,name\n1,"a, b"\n2,"say ""hi"""\n', False),  # Excel and pandas quote like this
+        (b'id,name\r\n1,"a, b"\r\n\r\n', False),  # CRLF and a blank line
+        (b'id,name\n1,5" screen\n2,x\n', False),  # a quote inside an unquoted field is text
+        (b'id,name\n1,"two\nlines"\n', True),
+        (b'id,name\n1,"a\r"\n', True),  # Spark's line reader ends a line at a lone CR too
+        (b'id,name\n1,"\n"\n', True),
+    ],
+)
+def test_the_count_tells_whether_a_record_spans_lines(data: bytes, spans_lines: bool) -> None:
+    """A file whose records each sit on one line may be split between tasks (readers)."""
+    assert _count_file("f.csv", data, "csv", "utf-8", ",").spans_lines is spans_lines
 
 
 @pytest.mark.parametrize(
