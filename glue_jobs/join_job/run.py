@@ -116,8 +116,9 @@ def run_batch(
         checks = references.start_checks(spark, joined_with)
         running.append(checks)
         _log_phase("references read", clock)
-        # Few large files: those the count (done by now, as a rule) found without a quote are
-        # read split between tasks, so the pass uses every core (readers.Source.split_frame).
+        # Few large files: those whose records the count (done by now, as a rule) found each on
+        # one line are read split between tasks, so the pass uses every core
+        # (readers.Source.split_frame).
         # Hence the parse is planned only now, once the read is settled.
         split = source.split_frame()
         parsed = transforms.parse_batch(
@@ -281,8 +282,8 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_files: Sequence[Dat
     if config.input.format == "parquet" or split_csv:
         # Input splits: at most the target size, and a whole number of waves over the cores, so
         # the last wave does not leave cores idle (5 splits on 2 cores take 3 waves; 6 smaller
-        # ones too, but each is shorter). Few large CSV files, whose plain ones the pass reads
-        # split (readers.Source.split_frame), too: as few splits as that, because each task has
+        # ones too, but each is shorter). Few large CSV files, whose files of one-line records
+        # the pass reads split (readers.Source.split_frame), too: as few splits as that, because each task has
         # its own start and writer (a 53 MB file on 2 cores: 8 splits 5.1-5.4 s, 2 splits
         # 3.9-4.3 s; bench/RESULTS.md round 6).
         waves = max(1, math.ceil(input_bytes / (parallelism * target)))
