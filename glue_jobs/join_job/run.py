@@ -283,9 +283,9 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_files: Sequence[Dat
         # Input splits: at most the target size, and a whole number of waves over the cores, so
         # the last wave does not leave cores idle (5 splits on 2 cores take 3 waves; 6 smaller
         # ones too, but each is shorter). Few large CSV files, whose files of one-line records
-        # the pass reads split (readers.Source.split_frame), too: as few splits as that, because each task has
-        # its own start and writer (a 53 MB file on 2 cores: 8 splits 5.1-5.4 s, 2 splits
-        # 3.9-4.3 s; bench/RESULTS.md round 6).
+        # the pass reads split (readers.Source.split_frame), too: as few splits as that, because
+        # each task has its own start and writer (a 53 MB file on 2 cores: 8 splits 5.1-5.4 s,
+        # 2 splits 3.9-4.3 s; bench/RESULTS.md round 6).
         waves = max(1, math.ceil(input_bytes / (parallelism * target)))
     else:
         # CSV and JSON files are read whole (one task per file; see readers): Spark packs
