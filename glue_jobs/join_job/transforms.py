@@ -25,7 +25,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
-from join_job.casts import literal, quoted, strict_cast, strict_cast_sql
+from join_job.casts import quoted, strict_cast
 from join_job.errors import JobInputError
 from join_job.pipeline_config import JoinSpec
 
@@ -101,7 +101,7 @@ def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> Dat
     could not split it or a text value holds U+FFFD (a byte the declared encoding could not
     decode), else as ``schema_mismatch:<column>`` for the first value that does not convert
     exactly to its type (:func:`join_job.casts.strict_cast`; a missing value is a null, not a
-    mismatch).
+    mismatch). Like those casts, it needs ``spark.sql.ansi.enabled`` off.
     """
     columns = batch_columns(raw.dtypes, schema)
     data_columns = [column.source for column in columns]
@@ -113,50 +113,50 @@ def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> Dat
     has_corrupt = CORRUPT_RECORD in raw.columns
     # Three projections, each value computed once: convert, then judge, then keep the evidence.
     # (Spark does not merge a projection into the next when that would repeat a conversion.)
-    # Each is SQL text, one call into the JVM (casts.strict_cast_sql says why).
-    converted = raw.selectExpr(
+    converted = raw.select(
         "*",
         *[
-            f"{strict_cast_sql(name, source_types[name], types[name])} AS {quoted(typed[name])}"
+            strict_cast(name, source_types[name], types[name]).alias(typed[name])
             for name in to_convert
         ],
     )
-    mismatches = [
-        f"CASE WHEN {quoted(name)} IS NOT NULL AND {quoted(typed[name])} IS NULL "
-        f"THEN {literal('schema_mismatch:' + renamed.get(name, name))} END"
-        for name in to_convert
-    ]
-    first_mismatch = f"coalesce({', '.join([*mismatches, 'CAST(NULL AS STRING)'])})"
-    malformed = f"({quoted(CORRUPT_RECORD)} IS NOT NULL)" if has_corrupt else "false"
+    first_mismatch = sf.coalesce(
+        *[
+            sf.when(
+                sf.col(quoted(name)).isNotNull() & sf.col(quoted(typed[name])).isNull(),
+                sf.lit(f"schema_mismatch:{renamed.get(name, name)}"),
+            )
+            for name in to_convert
+        ],
+        sf.lit(None).cast("string"),
+    )
+    malformed = sf.col(CORRUPT_RECORD).isNotNull() if has_corrupt else sf.lit(False)
     text_columns = [name for name in data_columns if source_types[name] == "string"]
     if text_columns:
         # Spark's CSV reader decodes a byte the encoding does not map to U+FFFD; such a row is
         # not what the file says, so it is malformed rather than silently re-encoded.
-        undecodable = " OR ".join(
-            f"contains({quoted(name)}, {literal(REPLACEMENT_CHARACTER)})" for name in text_columns
+        undecodable = any_of(
+            sf.col(quoted(name)).contains(REPLACEMENT_CHARACTER) for name in text_columns
         )
-        malformed = f"({malformed} OR coalesce({undecodable}, false))"
-    judged = converted.selectExpr(
+        malformed = malformed | sf.coalesce(undecodable, sf.lit(False))
+    judged = converted.select(
         "*",
-        f"CASE WHEN {malformed} THEN {literal(MALFORMED_ROW)} ELSE {first_mismatch} END "
-        f"AS {quoted(REJECT_REASON)}",
+        sf.when(malformed, sf.lit(MALFORMED_ROW)).otherwise(first_mismatch).alias(REJECT_REASON),
     )
     # The raw line of a malformed row; the values as they arrived (JSON) for a mismatch, so a
     # fixed schema or value can replay the row.
-    fields = ", ".join(f"{literal(name)}, {quoted(name)}" for name in data_columns)
-    original = f"to_json(named_struct({fields}))"
-    raw_text = quoted(CORRUPT_RECORD) if has_corrupt else "CAST(NULL AS STRING)"
-    raw_record = (
-        f"CASE WHEN {malformed} THEN coalesce({raw_text}, {original}) "
-        f"WHEN {quoted(REJECT_REASON)} IS NOT NULL THEN {original} END"
+    original = sf.to_json(sf.struct(*[sf.col(quoted(name)) for name in data_columns]))
+    raw_text = sf.col(CORRUPT_RECORD) if has_corrupt else sf.lit(None).cast("string")
+    raw_record = sf.when(malformed, sf.coalesce(raw_text, original)).when(
+        sf.col(REJECT_REASON).isNotNull(), original
     )
-    return judged.selectExpr(
+    return judged.select(
         *[
-            f"{quoted(typed.get(name, name))} AS {quoted(renamed.get(name, name))}"
+            sf.col(quoted(typed.get(name, name))).alias(renamed.get(name, name))
             for name in data_columns
         ],
-        f"CAST({quoted(REJECT_REASON)} AS STRING) AS {quoted(REJECT_REASON)}",
-        f"CAST({raw_record} AS STRING) AS {quoted(RAW_RECORD)}",
+        sf.col(REJECT_REASON).cast("string"),
+        raw_record.cast("string").alias(RAW_RECORD),
     )
 
 

@@ -107,6 +107,24 @@ def test_every_rejected_row_lands_in_quarantine_with_its_reason(
     assert set(rows_by_id(spark, flights.output_partition("b"))) == {1, 2, 3}
 
 
+def test_a_session_in_ansi_mode_still_quarantines_values_that_do_not_convert(
+    spark: SparkSession, flights: FlightsLayout
+) -> None:
+    # Glue or a user may start the session with ANSI casts, which fail on text that does not
+    # convert; the job turns them off, so such values are quarantined, not fatal.
+    before = spark.conf.get("spark.sql.ansi.enabled")
+    spark.conf.set("spark.sql.ansi.enabled", "true")
+    try:
+        flights.batch("b", GOOD_ROWS + BAD_ROWS)
+        report = run_job(flights, "b")
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", before)
+
+    assert report["quarantined_by_reason"]["schema_mismatch:dep_delay"] == 1
+    assert report["quarantined_by_reason"]["schema_mismatch:flight_id"] == 1
+    assert set(rows_by_id(spark, flights.output_partition("b"))) == {1, 2, 3}
+
+
 def test_report_counts_rows_by_outcome_and_join(flights: FlightsLayout) -> None:
     flights.batch("b", GOOD_ROWS + BAD_ROWS)
     report = run_job(flights, "b")
