@@ -49,7 +49,7 @@ def strict_cast(column: str, source_type: str, target_type: str) -> Column:
     Text is converted with ``Column.cast``, which gives null for text that does not convert only
     while ``spark.sql.ansi.enabled`` is false (the job sets it: ``join_job.run._tune``); in ANSI
     mode such text would fail the run. Built from ``Column`` functions rather than SQL text:
-    parsing SQL text kept the JIT compiling Spark's parser, which cost a 1e6-row run 0.8 s
+    parsing SQL text kept the JIT compiling Spark's parser, which cost a 1e6-row run 0.9 s
     (bench/RESULTS.md, round 7).
     """
     value = sf.col(quoted(column))
