@@ -112,24 +112,28 @@ def _count_csv_lines(spark: SparkSession, uris: Sequence[str], spec: InputSpec) 
     tasks), minus the header. A file with a line holding an odd number of quotes may have line
     breaks inside quoted fields (or a quote inside a field): it is counted exactly, whole, in a
     Python worker instead.
+
+    A file whose every line with a quote is whole fields (:func:`closed_fields_pattern`) has
+    each record on one line, and is read split between tasks like a file without quotes.
     """
     line = sf.col("value")
     quotes = sf.length(line) - sf.length(sf.translate(line, '"', ""))
+    open_field = line.contains('"') & ~line.rlike(closed_fields_pattern(spec.delimiter))
     per_file = (
         spark.read.text(literal_paths(uris))
         .groupBy(sf.input_file_name().alias("file"))
         .agg(
             sf.sum(sf.when(sf.length(line) > 0, 1).otherwise(0)).alias("lines"),
             sf.sum(sf.when(quotes % 2 == 1, 1).otherwise(0)).alias("odd_quotes"),
-            sf.sum(quotes).alias("quotes"),
+            sf.sum(sf.when(open_field, 1).otherwise(0)).alias("open_lines"),
         )
         .collect()
     )
     counted = {same_file(str(row["file"])): row for row in per_file}
     counts = {
-        # Lines with an even number of quotes: quoted fields may still span lines (a quote
-        # inside an unquoted field), so only a file without a quote counts as one-line records.
-        uri: FileCount(uri, max(0, int(row["lines"]) - 1), spans_lines=int(row["quotes"]) > 0)
+        # Lines with an even number of quotes: a line that is not whole fields (a quote inside
+        # an unquoted field, 5" and 6" screens) may still leave a quoted field open.
+        uri: FileCount(uri, max(0, int(row["lines"]) - 1), spans_lines=int(row["open_lines"]) > 0)
         for uri, row in counted.items()
         if int(row["odd_quotes"]) == 0
     }
@@ -138,6 +142,18 @@ def _count_csv_lines(spark: SparkSession, uris: Sequence[str], spec: InputSpec) 
         counts.update((item.uri, item) for item in _count_in_python(spark, quoted, spec))
     # A file without a single line is not in the grouping: it holds no records.
     return [counts.get(same_file(uri), FileCount(same_file(uri), 0)) for uri in sorted(uris)]
+
+
+def closed_fields_pattern(delimiter: str) -> str:
+    """A Java regex for a line of whole fields: each free of quotes, or quoted from its first
+    character to its last with quotes inside doubled. Spark's parser leaves no field open at the
+    end of such a line, so a file of such lines (and lines without quotes) has each record on a
+    line of its own: the first line of a quoted field over several lines is not whole fields.
+    """
+    separator = delimiter if delimiter.isalnum() else "\\" + delimiter
+    # Possessive quantifiers: no backtracking, and no stack depth that grows with a field.
+    field = f'(?:"(?:[^"]++|"")*+"|[^"{separator}]*+)'
+    return f"^{field}(?:{separator}{field})*+$"
 
 
 def _count_in_python(spark: SparkSession, uris: Sequence[str], spec: InputSpec) -> list[FileCount]:

@@ -81,6 +81,53 @@ def test_csv_counts_agree_wherever_they_run(
     assert [item.uri for item in counts] == sorted(item.uri for item in counts)
 
 
+ONE_LINE_OR_NOT = {
+    # Every line with a quote is whole fields: each record on one line.
+    "quoted_fields.csv": (b'id,name\n1,"a, b"\n2,"say ""hi"""\n3,""\n', False),
+    "quoted_header_crlf.csv": (b'"id","name"\r\n1,"x"\r\n', False),
+    "no_quote.csv": (b"id,name\n1,a\n", False),
+    # Quotes inside unquoted fields, even per line: a quoted field might be left open.
+    "literal_quotes.csv": (b'id,name\n1,5" and 6" screens\n', True),
+    "space_before_quote.csv": (b'id,name\n1, "a"\n', True),
+    "open_after_a_literal_quote.csv": (b'id,name\n1,5",x,"ab\ncd",6"\n', True),
+    # An odd number of quotes on a line: counted exactly in a Python worker.
+    "quoted_line_break.csv": (b'id,name\n1,"two\nlines"\n', True),
+}
+
+
+def test_the_line_reader_tells_files_whose_records_each_sit_on_one_line(
+    tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    place_count(monkeypatch, "line_reader")
+    files = []
+    for name, (data, _) in ONE_LINE_OR_NOT.items():
+        (tmp_path / name).write_bytes(data)
+        files.append(DataFile((tmp_path / name).as_uri(), len(data)))
+    spec = parse_pipeline_config({"dataset": "d", "input": ID_NAME}).input
+
+    counts = record_count.count_text_files(spark, files, spec)
+
+    found = {Path(item.uri.removeprefix("file:")).name: item.spans_lines for item in counts}
+    assert found == {name: spans for name, (_, spans) in ONE_LINE_OR_NOT.items()}
+
+
+def test_the_line_reader_splits_fields_at_the_configured_delimiter(
+    tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    place_count(monkeypatch, "line_reader")
+    data = {"pipes.csv": b'id|name\n1|"a|b"\n', "commas.csv": b'id|name\n1,"a"|b\n'}
+    files = []
+    for name, content in data.items():
+        (tmp_path / name).write_bytes(content)
+        files.append(DataFile((tmp_path / name).as_uri(), len(content)))
+    spec = parse_pipeline_config({"dataset": "d", "input": {**ID_NAME, "delimiter": "|"}}).input
+
+    counts = record_count.count_text_files(spark, files, spec)
+
+    found = {Path(item.uri.removeprefix("file:")).name: item.spans_lines for item in counts}
+    assert found == {"pipes.csv": False, "commas.csv": True}
+
+
 @pytest.mark.parametrize("place", ["driver", "python_workers"])
 def test_json_counts_and_field_names_agree_wherever_they_run(
     place: str, tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
@@ -301,6 +348,7 @@ def test_a_large_file_to_split_makes_one_wave_of_splits_over_the_cores(
     assert math.ceil(size / split) == cores
 
 
+@pytest.mark.parametrize("place", ["python_workers", "line_reader"])
 @pytest.mark.parametrize(
     "name",
     [
@@ -313,6 +361,7 @@ def test_a_large_file_to_split_makes_one_wave_of_splits_over_the_cores(
 )
 def test_exports_with_quoted_fields_on_one_line_are_split_with_the_same_outcome(
     name: str,
+    place: str,
     tmp_path: Path,
     spark: SparkSession,
     split_reads: list[Any],
@@ -320,7 +369,9 @@ def test_exports_with_quoted_fields_on_one_line_are_split_with_the_same_outcome(
 ) -> None:
     """Excel and pandas quote fields that hold a delimiter far more often than fields that hold
     a line break: such files are split too, in pieces of a few bytes here, and give every row,
-    quarantine reason and raw record the corpus expects of a whole-file read."""
+    quarantine reason and raw record the corpus expects of a whole-file read. Counted whole in
+    Python workers, or by Spark's line reader (files over 128 MB)."""
+    place_count(monkeypatch, place)
     monkeypatch.setattr(
         "join_job.run._tune",
         lambda spark, config, files: spark.conf.set("spark.sql.files.maxPartitionBytes", "16"),
@@ -328,6 +379,9 @@ def test_exports_with_quoted_fields_on_one_line_are_split_with_the_same_outcome(
     [case] = [case for case in CASES if case.name == name]
 
     test_corpus.test_corpus_case_has_its_expected_outcome(case, tmp_path, spark)
+
+    [frame] = split_reads
+    assert frame is not None  # at least one file of the case was read split
 
     [split] = split_reads
     assert split is not None  # read split, not whole
