@@ -85,6 +85,8 @@ ONE_LINE_OR_NOT = {
     # Every line with a quote is whole fields: each record on one line.
     "quoted_fields.csv": (b'id,name\n1,"a, b"\n2,"say ""hi"""\n3,""\n', False),
     "quoted_header_crlf.csv": (b'"id","name"\r\n1,"x"\r\n', False),
+    # Excel's "CSV UTF-8": the line reader drops the byte order mark before the first line.
+    "bom_quoted_header.csv": (b'\xef\xbb\xbf"id","name"\n1,"x, y"\n', False),
     "no_quote.csv": (b"id,name\n1,a\n", False),
     # Quotes inside unquoted fields, even per line: a quoted field might be left open.
     "literal_quotes.csv": (b'id,name\n1,5" and 6" screens\n', True),
