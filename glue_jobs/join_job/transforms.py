@@ -104,34 +104,31 @@ def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> Dat
     mismatch). Like those casts, it needs ``spark.sql.ansi.enabled`` off.
     """
     columns = batch_columns(raw.dtypes, schema)
-    data_columns = [column.source for column in columns]
-    renamed = {column.source: column.name for column in columns}
-    types = {column.source: column.type for column in columns}
-    source_types = {column.source: column.source_type for column in columns}
-    to_convert = [column.source for column in columns if column.type != column.source_type]
-    typed = {name: f"__typed_{index}" for index, name in enumerate(to_convert)}
+    to_convert = [column for column in columns if column.type != column.source_type]
+    typed = {column.source: f"__typed_{index}" for index, column in enumerate(to_convert)}
     has_corrupt = CORRUPT_RECORD in raw.columns
     # Three projections, each value computed once: convert, then judge, then keep the evidence.
     # (Spark does not merge a projection into the next when that would repeat a conversion.)
     converted = raw.select(
         "*",
         *[
-            strict_cast(name, source_types[name], types[name]).alias(typed[name])
-            for name in to_convert
+            strict_cast(column.source, column.source_type, column.type).alias(typed[column.source])
+            for column in to_convert
         ],
     )
     first_mismatch = sf.coalesce(
         *[
             sf.when(
-                sf.col(quoted(name)).isNotNull() & sf.col(quoted(typed[name])).isNull(),
-                sf.lit(f"schema_mismatch:{renamed.get(name, name)}"),
+                sf.col(quoted(column.source)).isNotNull()
+                & sf.col(quoted(typed[column.source])).isNull(),
+                sf.lit(f"schema_mismatch:{column.name}"),
             )
-            for name in to_convert
+            for column in to_convert
         ],
         sf.lit(None).cast("string"),
     )
     malformed = sf.col(CORRUPT_RECORD).isNotNull() if has_corrupt else sf.lit(False)
-    text_columns = [name for name in data_columns if source_types[name] == "string"]
+    text_columns = [column.source for column in columns if column.source_type == "string"]
     if text_columns:
         # Spark's CSV reader decodes a byte the encoding does not map to U+FFFD; such a row is
         # not what the file says, so it is malformed rather than silently re-encoded.
@@ -145,15 +142,15 @@ def parse_batch(raw: DataFrame, schema: Sequence[tuple[str, str]] | None) -> Dat
     )
     # The raw line of a malformed row; the values as they arrived (JSON) for a mismatch, so a
     # fixed schema or value can replay the row.
-    original = sf.to_json(sf.struct(*[sf.col(quoted(name)) for name in data_columns]))
+    original = sf.to_json(sf.struct(*[sf.col(quoted(column.source)) for column in columns]))
     raw_text = sf.col(CORRUPT_RECORD) if has_corrupt else sf.lit(None).cast("string")
     raw_record = sf.when(malformed, sf.coalesce(raw_text, original)).when(
         sf.col(REJECT_REASON).isNotNull(), original
     )
     return judged.select(
         *[
-            sf.col(quoted(typed.get(name, name))).alias(renamed.get(name, name))
-            for name in data_columns
+            sf.col(quoted(typed.get(column.source, column.source))).alias(column.name)
+            for column in columns
         ],
         sf.col(REJECT_REASON).cast("string"),
         raw_record.cast("string").alias(RAW_RECORD),
