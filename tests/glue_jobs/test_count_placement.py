@@ -63,22 +63,31 @@ def place_count(monkeypatch: pytest.MonkeyPatch, place: str) -> None:
         monkeypatch.setattr(record_count, name, value)
 
 
+def count_files(
+    tmp_path: Path, spark: SparkSession, contents: dict[str, bytes], input_spec: dict[str, Any]
+) -> dict[str, record_count.FileCount]:
+    """``contents`` written as files and counted as a batch read with ``input_spec``; the counts
+    by file name, in the order the count gives them."""
+    files = []
+    for name, data in contents.items():
+        (tmp_path / name).write_bytes(data)
+        files.append(DataFile((tmp_path / name).as_uri(), len(data)))
+    spec = parse_pipeline_config({"dataset": "d", "input": input_spec}).input
+    counts = record_count.count_text_files(spark, files, spec)
+    return {Path(item.uri.removeprefix("file:")).name: item for item in counts}
+
+
 @pytest.mark.parametrize("place", PLACES)
 def test_csv_counts_agree_wherever_they_run(
     place: str, tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     place_count(monkeypatch, place)
-    files = []
-    for name, data in FILES.items():
-        (tmp_path / name).write_bytes(data)
-        files.append(DataFile((tmp_path / name).as_uri(), len(data)))
-    spec = parse_pipeline_config({"dataset": "d", "input": ID_NAME}).input
 
-    counts = record_count.count_text_files(spark, files, spec)
+    counts = count_files(tmp_path, spark, FILES, ID_NAME)
 
-    found = {Path(item.uri.removeprefix("file:")).name: item.records for item in counts}
-    assert found == EXPECTED
-    assert [item.uri for item in counts] == sorted(item.uri for item in counts)
+    assert {name: count.records for name, count in counts.items()} == EXPECTED
+    uris = [count.uri for count in counts.values()]
+    assert uris == sorted(uris)
 
 
 ONE_LINE_OR_NOT = {
@@ -101,15 +110,11 @@ def test_the_line_reader_tells_files_whose_records_each_sit_on_one_line(
     tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     place_count(monkeypatch, "line_reader")
-    files = []
-    for name, (data, _) in ONE_LINE_OR_NOT.items():
-        (tmp_path / name).write_bytes(data)
-        files.append(DataFile((tmp_path / name).as_uri(), len(data)))
-    spec = parse_pipeline_config({"dataset": "d", "input": ID_NAME}).input
+    contents = {name: data for name, (data, _) in ONE_LINE_OR_NOT.items()}
 
-    counts = record_count.count_text_files(spark, files, spec)
+    counts = count_files(tmp_path, spark, contents, ID_NAME)
 
-    found = {Path(item.uri.removeprefix("file:")).name: item.spans_lines for item in counts}
+    found = {name: count.spans_lines for name, count in counts.items()}
     assert found == {name: spans for name, (_, spans) in ONE_LINE_OR_NOT.items()}
 
 
@@ -117,16 +122,11 @@ def test_the_line_reader_splits_fields_at_the_configured_delimiter(
     tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     place_count(monkeypatch, "line_reader")
-    data = {"pipes.csv": b'id|name\n1|"a|b"\n', "commas.csv": b'id|name\n1,"a"|b\n'}
-    files = []
-    for name, content in data.items():
-        (tmp_path / name).write_bytes(content)
-        files.append(DataFile((tmp_path / name).as_uri(), len(content)))
-    spec = parse_pipeline_config({"dataset": "d", "input": {**ID_NAME, "delimiter": "|"}}).input
+    contents = {"pipes.csv": b'id|name\n1|"a|b"\n', "commas.csv": b'id|name\n1,"a"|b\n'}
 
-    counts = record_count.count_text_files(spark, files, spec)
+    counts = count_files(tmp_path, spark, contents, {**ID_NAME, "delimiter": "|"})
 
-    found = {Path(item.uri.removeprefix("file:")).name: item.spans_lines for item in counts}
+    found = {name: count.spans_lines for name, count in counts.items()}
     assert found == {"pipes.csv": False, "commas.csv": True}
 
 
